@@ -1,0 +1,103 @@
+"""The plugin's settings: one description per option, read from the command line, then the environment, then ini."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+class OptionError(ValueError):
+    """A setting has a bad value; the message names where the value came from."""
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    help: str
+    env: str | None = None
+    default: Any = None
+    convert: Callable[[str], Any] = str
+    flag: bool = False
+
+    @property
+    def cli(self) -> str:
+        return "--spider2-" + self.name.replace("_", "-")
+
+    @property
+    def ini(self) -> str:
+        return "spider2_" + self.name
+
+
+def positive_seconds(text: str) -> float:
+    seconds = float(text)
+    if not seconds > 0:
+        raise ValueError("must be a positive number of seconds")
+    return seconds
+
+
+def true_or_false(text: str) -> bool:
+    lowered = str(text).strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("must be true or false")
+
+
+OPTIONS = (
+    Option(
+        "root",
+        "Spider2 checkout (or its spider2-dbt/ folder) whose instances to run as tests.",
+        env="SPIDER2_ROOT",
+    ),
+    Option("demo", "Run the embedded demo suite (built with dbt on first use; no download).", flag=True,
+           convert=true_or_false, default=False),
+    Option(
+        "agent",
+        "Agent to run in each workspace: noop, dbt, gold, reference, 'cmd:<template>' or "
+        "'python:<module>:<function>' (default: noop).",
+        env="SPIDER2_AGENT",
+        default="noop",
+    ),
+    Option(
+        "timeout",
+        "Seconds an agent may run for one instance before its process group is killed (default: 1800).",
+        env="SPIDER2_TIMEOUT",
+        default=1800.0,
+        convert=positive_seconds,
+    ),
+    Option(
+        "out",
+        "Results folder in the official submission layout, plus logs/ and summary.json (default: spider2-results).",
+        env="SPIDER2_OUT",
+        default="spider2-results",
+    ),
+)
+
+
+def resolve(option: Option, cli_value: Any, environ: Mapping[str, str], ini_value: Any) -> Any:
+    """The option's value: command line first, then its environment variable, then the ini file, then default."""
+    candidates = [
+        (cli_value, f"{option.cli} on the command line"),
+        (environ.get(option.env) if option.env else None, f"environment variable {option.env}"),
+        (ini_value, f"ini option {option.ini}"),
+    ]
+    for value, source in candidates:
+        if value in (None, "", False, []):
+            continue
+        if isinstance(value, list):
+            value = " ".join(value)
+        try:
+            return option.convert(value) if isinstance(value, str) else value
+        except ValueError as error:
+            raise OptionError(f"{source}: {value!r} is not valid: {error}") from None
+    return option.default
+
+
+def resolve_path(value: str | None, base: Path) -> Path | None:
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else base / path

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "spider2-data"
+
+# An agent that does what the tiny suite asks: build `orders` from `raw_orders` in the profile's database.
+SOLVING_AGENT = textwrap.dedent(
+    """
+    import os, duckdb
+    with duckdb.connect(os.environ["SPIDER2_DB_PATH"]) as con:
+        con.execute("CREATE OR REPLACE TABLE orders AS SELECT id, amount * 2 AS amount, day FROM raw_orders")
+    """
+)
+
+
+def write_tiny_instance(suite_root: Path, instance_id: str, *, gold: bool = True, example: bool = True) -> dict:
+    """One dbt-on-DuckDB instance: start db with `raw_orders`, gold db with `orders` = doubled amounts."""
+    name = instance_id.rstrip("0123456789")
+    example_dir = suite_root / "examples" / instance_id
+    if example:
+        (example_dir / "models").mkdir(parents=True)
+        (example_dir / "dbt_project.yml").write_text(f"name: {name}\nprofile: {name}\nversion: '1.0'\n")
+        (example_dir / "profiles.yml").write_text(
+            f"{name}:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: \"./{name}.duckdb\"\n"
+        )
+        with duckdb.connect(str(example_dir / f"{name}.duckdb")) as con:
+            con.execute(
+                "CREATE TABLE raw_orders AS SELECT i AS id, i * 1.5 AS amount, DATE '2024-01-01' + i::INTEGER AS day "
+                "FROM range(1, 6) t(i)"
+            )
+    if gold:
+        gold_dir = suite_root / "evaluation_suite" / "gold" / instance_id
+        gold_dir.mkdir(parents=True)
+        with duckdb.connect(str(gold_dir / f"{name}.duckdb")) as con:
+            con.execute(
+                "CREATE TABLE orders AS SELECT i AS id, i * 3.0 AS amount, DATE '2024-01-01' + i::INTEGER AS day "
+                "FROM range(1, 6) t(i)"
+            )
+    return {
+        "instruction": {"instance_id": instance_id, "instruction": f"Build orders for {instance_id}.", "type": "DBT"},
+        "evaluation": {
+            "instance_id": instance_id,
+            "evaluation": {
+                "func": "duckdb_match",
+                "parameters": {
+                    "gold": f"{name}.duckdb",
+                    "condition_tabs": ["orders"],
+                    "condition_cols": [[0, 1, 2]],
+                    "ignore_orders": [True],
+                },
+            },
+        },
+    }
+
+
+def write_tiny_suite(checkout: Path, ids: list[str], **per_instance: dict) -> Path:
+    """A Spider2-shaped checkout at `checkout` holding tiny instances; returns the checkout root."""
+    suite_root = checkout / "spider2-dbt"
+    entries = [write_tiny_instance(suite_root, i, **per_instance.get(i, {})) for i in ids]
+    write_jsonl(suite_root / "examples" / "spider2-dbt.jsonl", [e["instruction"] for e in entries])
+    write_jsonl(suite_root / "evaluation_suite" / "gold" / "spider2_eval.jsonl", [e["evaluation"] for e in entries])
+    return checkout
+
+
+def write_jsonl(path: Path, records: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+
+
+@pytest.fixture
+def tree_checksum() -> Callable[[Path], str]:
+    """A digest of every file's path and bytes under a folder."""
+
+    def checksum(root: Path) -> str:
+        digest = hashlib.sha256()
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+        return digest.hexdigest()
+
+    return checksum
+
+
+@pytest.fixture
+def tiny_suite(pytester: pytest.Pytester) -> Callable[..., Path]:
+    """Factory writing a tiny Spider2 checkout under the pytester dir."""
+
+    def make(ids: list[str] = ["tiny001", "tiny002"], **per_instance: dict) -> Path:
+        return write_tiny_suite(pytester.path / "Spider2", ids, **per_instance)
+
+    return make
+
+
+@pytest.fixture
+def solving_agent(pytester: pytest.Pytester) -> str:
+    """A `cmd:` agent spec that solves the tiny suite."""
+    script = pytester.path / "solve.py"
+    script.write_text(SOLVING_AGENT)
+    return f"cmd:{sys.executable} {script}"
+
+
+@pytest.fixture(params=["serial", "xdist"])
+def run(request: pytest.FixtureRequest, pytester: pytest.Pytester) -> Callable[..., pytest.RunResult]:
+    """Run pytest in the pytester dir, once serially and once with `-n 2` (each behaviour both ways)."""
+
+    def run_pytest(*args: str) -> pytest.RunResult:
+        extra = ["-n", "2"] if request.param == "xdist" else ["-p", "no:xdist"]
+        return pytester.runpytest_subprocess(*extra, *args, timeout=600)
+
+    run_pytest.mode = request.param
+    return run_pytest
