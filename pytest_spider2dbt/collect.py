@@ -48,8 +48,11 @@ def settled_copy(db_path: Path, destination: Path) -> None:
     wal = db_path.with_name(db_path.name + ".wal")
     if wal.is_file():
         shutil.copyfile(wal, destination.with_name(destination.name + ".wal"))
-        with duckdb.connect(str(destination)) as connection:
-            connection.execute("CHECKPOINT")
+        try:
+            with duckdb.connect(str(destination)) as connection:
+                connection.execute("CHECKPOINT")
+        except duckdb.Error:
+            pass  # a damaged file is filed as it is; the judge names what is wrong with it
 
 
 def file_result(out_dir: Path, instance_id: str, db_path: Path) -> Path:
@@ -87,6 +90,23 @@ def read_metadata(out_dir: Path) -> list[dict[str, Any]]:
         if isinstance(entry, dict) and isinstance(entry.get("instance_id"), str):
             entries.append(entry)
     return entries
+
+
+class SubmissionError(Exception):
+    pass
+
+
+def read_submission(results_dir: Path) -> dict[str, Path]:
+    """Map instance id to result file for an existing submission folder in the official layout."""
+    if not (results_dir / METADATA).is_file():
+        raise SubmissionError(
+            f"{results_dir} is not a Spider2 submission folder: {results_dir / METADATA} is missing "
+            "(it lists one {\"instance_id\", \"answer_type\": \"file\", \"answer_or_path\"} object a line)"
+        )
+    return {
+        entry["instance_id"]: results_dir / entry["instance_id"] / str(entry.get("answer_or_path", ""))
+        for entry in read_metadata(results_dir)
+    }
 
 
 def write_atomically(path: Path, text: str) -> None:

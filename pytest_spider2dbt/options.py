@@ -69,6 +69,18 @@ OPTIONS = (
         convert=positive_seconds,
     ),
     Option(
+        "results",
+        "Judge this existing submission folder (results_metadata.jsonl + <id>/<file>) instead of running an agent.",
+        env="SPIDER2_RESULTS",
+    ),
+    Option(
+        "strict",
+        "Judge whole rows, not each column sorted on its own (the official verdict is still reported).",
+        flag=True,
+        convert=true_or_false,
+        default=False,
+    ),
+    Option(
         "out",
         "Results folder in the official submission layout, plus logs/ and summary.json (default: spider2-results).",
         env="SPIDER2_OUT",

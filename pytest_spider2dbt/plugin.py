@@ -29,6 +29,8 @@ class Spider2Session:
     agent: agents.AgentSpec
     timeout: float
     out_dir: Path
+    strict: bool = False
+    submission: dict[str, Path] | None = None
     records: list[Record] = field(default_factory=list)
 
 
@@ -70,13 +72,17 @@ def pytest_configure(config: pytest.Config) -> None:
             agents.load_callable(agent.value)
         root = demo_suite_root() if demo else resolve_path(root_value, config.invocation_params.dir)
         loaded = suite.load_suite(root)
-    except (agents.AgentSpecError, suite.SuiteError) as error:
+        results_dir = resolve_path(setting(config, "results"), config.invocation_params.dir)
+        submission = collect.read_submission(results_dir) if results_dir else None
+    except (agents.AgentSpecError, suite.SuiteError, collect.SubmissionError) as error:
         raise pytest.UsageError(str(error)) from None
     config.stash[SESSION_KEY] = Spider2Session(
         suite=loaded,
         agent=agent,
         timeout=setting(config, "timeout"),
         out_dir=resolve_path(setting(config, "out"), config.rootpath),
+        strict=setting(config, "strict"),
+        submission=submission,
     )
     config.addinivalue_line("markers", "spider2: a Spider2-DBT benchmark instance")
 
@@ -95,10 +101,13 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     session = spider2_session(config)
     if session is None:
         return None
-    return [
-        f"spider2-dbt suite: {session.suite.root} ({len(session.suite.instances)} instances)",
-        f"spider2-dbt agent: {session.agent} (timeout {session.timeout:g} s), results: {session.out_dir}",
-    ]
+    if session.submission is not None:
+        doing = f"spider2-dbt judging submission: {len(session.submission)} results (no agent runs)"
+    else:
+        doing = f"spider2-dbt agent: {session.agent} (timeout {session.timeout:g} s), results: {session.out_dir}"
+    verdict = "strict (whole rows)" if session.strict else "official"
+    return [f"spider2-dbt suite: {session.suite.root} ({len(session.suite.instances)} instances)", doing,
+            f"spider2-dbt verdict: {verdict}"]
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
@@ -142,16 +151,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture
 def spider2_instance(request: pytest.FixtureRequest, spider2_instance_id: str) -> suite.Instance:
     """The parsed instance; a problem of the instance itself (no example, no gold) fails it here."""
-    instance = spider2_session(request.config).suite.by_id()[spider2_instance_id]
+    session = spider2_session(request.config)
+    instance = session.suite.by_id()[spider2_instance_id]
     if instance.problem:
         request.node.stash[RECORD_KEY] = Record(
             instance_id=instance.instance_id,
             category=instance.problem_category or "config_error",
             score=0,
             strict_score=0,
-            agent=str(spider2_session(request.config).agent),
+            agent=str(session.agent),
             agent_seconds=0.0,
             message=instance.problem,
+            in_submission=None if session.submission is None else instance.instance_id in session.submission,
         )
         pytest.fail(instance.problem, pytrace=False)
     return instance
@@ -168,20 +179,21 @@ def spider2_workspace(spider2_instance: suite.Instance, tmp_path_factory: pytest
 
 
 @pytest.fixture
-def spider2_agent_run(
-    request: pytest.FixtureRequest, spider2_instance: suite.Instance, spider2_workspace: Path
-) -> agents.AgentOutcome:
-    """Run the configured agent (or a `pytest_spider2dbt_run_agent` hook) in the workspace."""
+def spider2_agent_run(request: pytest.FixtureRequest, spider2_instance: suite.Instance) -> agents.AgentOutcome | None:
+    """Run the configured agent (or a `pytest_spider2dbt_run_agent` hook) in the workspace; None when only judging."""
     session = spider2_session(request.config)
-    db_path = collect.target_db_path(spider2_workspace) or spider2_workspace / f"{spider2_instance.instance_id}.duckdb"
+    if session.submission is not None:
+        return None
+    project_dir: Path = request.getfixturevalue("spider2_workspace")
+    db_path = collect.target_db_path(project_dir) or project_dir / f"{spider2_instance.instance_id}.duckdb"
     context = agents.AgentContext(
         instance_id=spider2_instance.instance_id,
         instruction=spider2_instance.instruction,
-        project_dir=spider2_workspace,
+        project_dir=project_dir,
         db_path=db_path,
         log_dir=session.out_dir / "logs" / spider2_instance.instance_id,
         deadline=time.monotonic() + session.timeout,
-        env=agents.agent_environment(spider2_instance, spider2_workspace, db_path),
+        env=agents.agent_environment(spider2_instance, project_dir, db_path),
     )
     clear_logs(context.log_dir)
     configured = agents.builtin_runner(session.agent)
@@ -202,18 +214,24 @@ def clear_logs(log_dir: Path) -> None:
 
 
 @pytest.fixture
-def spider2_result(request: pytest.FixtureRequest, spider2_instance: suite.Instance, spider2_workspace: Path,
-                   spider2_agent_run: agents.AgentOutcome) -> Path | None:
-    """The result database, settled and filed in the results folder; None when the agent left none."""
-    found = collect.find_result_db(spider2_workspace)
+def spider2_result(
+    request: pytest.FixtureRequest, spider2_instance: suite.Instance, spider2_agent_run: agents.AgentOutcome | None
+) -> Path | None:
+    """The result database: filed in the results folder after the agent, or read from `--spider2-results`."""
+    session = spider2_session(request.config)
+    if session.submission is not None:
+        return session.submission.get(spider2_instance.instance_id)
+    found = collect.find_result_db(request.getfixturevalue("spider2_workspace"))
     if found is None:
         return None
-    return collect.file_result(spider2_session(request.config).out_dir, spider2_instance.instance_id, found)
+    return collect.file_result(session.out_dir, spider2_instance.instance_id, found)
 
 
 @pytest.fixture
 def spider2_judge(request: pytest.FixtureRequest):
     """A callable that judges an instance like the official evaluator, records it and fails with the report."""
+
+    session = spider2_session(request.config)
 
     def judge(instance: suite.Instance, outcome: agents.AgentOutcome | None, result: Path | None) -> MatchReport:
         __tracebackhide__ = True
@@ -228,10 +246,11 @@ def spider2_judge(request: pytest.FixtureRequest):
             message=report.message,
             cost_usd=outcome.cost_usd if outcome else None,
             turns=outcome.turns if outcome else None,
+            in_submission=None if session.submission is None else instance.instance_id in session.submission,
         )
         request.node.stash[RECORD_KEY] = record
         request.node.user_properties.extend(record.junit_properties())
-        if not report:
+        if not (report.strict_score if session.strict else report.score):
             pytest.fail(failure_text(report, outcome, record), pytrace=False)
         return report
 

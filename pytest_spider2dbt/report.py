@@ -40,6 +40,7 @@ class Record:
     outcome: str = ""
     cost_usd: float | None = None
     turns: int | None = None
+    in_submission: bool | None = None
 
     def junit_properties(self) -> list[tuple[str, Any]]:
         properties = [
@@ -93,6 +94,14 @@ class Summary:
             f"  passed / evaluable (gold present): {self.passed}/{self.evaluable} ({percent(self.passed, self.evaluable)})",
             f"  strict (whole rows): {self.strict_passed}/{total} ({percent(self.strict_passed, total)})",
         ]
+        submitted = [r for r in self.records if r.in_submission]
+        if any(r.in_submission is not None for r in self.records):
+            official = sum(r.score for r in submitted)
+            lines.insert(
+                1,
+                f"  official (evaluate.py, instances in the submission): {official}/{len(submitted)} "
+                f"({percent(official, len(submitted))})",
+            )
         lines += [f"  {category:<20} {counts[category]}" for category in CATEGORIES if counts[category]]
         return lines
 
