@@ -1,0 +1,5 @@
+select
+    clinician_id,
+    clinician_name,
+    specialty
+from {{ source('clinic', 'clinicians') }}

@@ -1,0 +1,6 @@
+select
+    day,
+    city,
+    high_temp_c,
+    rained
+from {{ source('lemonade', 'weather') }}
