@@ -20,7 +20,7 @@ import duckdb
 
 from .suite import Instance
 
-BUILTIN_AGENTS = ("noop", "dbt", "gold", "reference")
+BUILTIN_AGENTS = ("noop", "dbt", "gold", "reference", "claude-code")
 PLACEHOLDERS = ("instruction", "instance_id", "project_dir", "db_path")
 # dbt phones home on every run; with no network that only costs time.
 QUIET_DBT = {"DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
@@ -41,6 +41,8 @@ class AgentRefused(Exception):
 class AgentSpec:
     kind: str
     value: str = ""
+    model: str = "sonnet"
+    budget_usd: float | None = None
 
     def __str__(self) -> str:
         return self.kind if not self.value else f"{self.kind}:{self.value}"
@@ -65,10 +67,15 @@ class AgentContext:
     def seconds_left(self) -> float:
         return max(0.0, self.deadline - time.monotonic())
 
-    def run(self, command: str | Sequence[str], *, log_name: str = "agent") -> int:
+    def run(self, command: str | Sequence[str], *, log_name: str = "agent", stdout_name: str | None = None) -> int:
         """Run a command in the project with the agent's environment; kill its process group at the deadline."""
         returncode, timed_out = run_process(
-            command, cwd=self.project_dir, env=self.env, seconds=self.seconds_left, log_dir=self.log_dir, log_name=log_name
+            command,
+            cwd=self.project_dir,
+            env=self.env,
+            seconds=self.seconds_left,
+            stdout_path=self.log_dir / (stdout_name or f"{log_name}.stdout"),
+            stderr_path=self.log_dir / f"{log_name}.stderr",
         )
         self.timed_out = self.timed_out or timed_out
         return returncode
@@ -99,6 +106,7 @@ class AgentOutcome:
     log_dir: Path | None = None
     cost_usd: float | None = None
     turns: int | None = None
+    reused: bool = False
 
     @property
     def failed(self) -> bool:
@@ -111,6 +119,8 @@ class AgentOutcome:
             return f"agent {self.agent} failed: {self.error}"
         if self.returncode:
             return f"agent {self.agent} exited with status {self.returncode}"
+        if self.reused:
+            return "agent skipped: the result already in the results folder was judged again (--spider2-reuse)"
         return f"agent {self.agent} finished in {self.seconds:.1f} s"
 
     def log_tail(self, lines: int = 20) -> str:
@@ -179,15 +189,21 @@ def agent_environment(instance: Instance, project_dir: Path, db_path: Path) -> d
 
 
 def run_process(
-    command: str | Sequence[str], *, cwd: Path, env: dict[str, str], seconds: float, log_dir: Path, log_name: str
+    command: str | Sequence[str],
+    *,
+    cwd: Path,
+    env: dict[str, str],
+    seconds: float,
+    stdout_path: Path,
+    stderr_path: Path,
 ) -> tuple[int, bool]:
     """Run a command in its own process group with closed stdin; return (status, timed out).
 
-    Output goes to `<log_dir>/<log_name>.stdout|stderr` (appended). The whole group is killed at the deadline
-    and also after a normal exit, so background children never outlive the agent.
+    Output is appended to the two log files. The whole group is killed at the deadline and also after a
+    normal exit, so background children never outlive the agent.
     """
-    log_dir.mkdir(parents=True, exist_ok=True)
-    with open(log_dir / f"{log_name}.stdout", "ab") as out, open(log_dir / f"{log_name}.stderr", "ab") as err:
+    stdout_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(stdout_path, "ab") as out, open(stderr_path, "ab") as err:
         process = subprocess.Popen(
             command,
             shell=isinstance(command, str),
@@ -327,11 +343,46 @@ def drop_existing(connection: duckdb.DuckDBPyConnection, name: str) -> None:
         connection.execute(f"DROP {'VIEW' if table_type == 'VIEW' else 'TABLE'} main.{name}")
 
 
+def run_claude_code(spec: AgentSpec) -> Callable[[AgentContext, Instance], int]:
+    """Claude Code, headless, with the instruction as its prompt; its event stream goes to agent.jsonl."""
+
+    def run(context: AgentContext, instance: Instance) -> int:
+        command = ["claude", "--print", "--output-format", "stream-json", "--verbose",
+                   "--permission-mode", "bypassPermissions", "--model", spec.model]
+        if spec.budget_usd is not None:
+            command += ["--max-budget-usd", f"{spec.budget_usd:g}"]
+        returncode = context.run([*command, context.instruction], stdout_name="agent.jsonl")
+        final = last_result_event(context.log_dir / "agent.jsonl")
+        if final:
+            context.cost_usd = final.get("total_cost_usd")
+            context.turns = final.get("num_turns")
+        return returncode
+
+    return run
+
+
+def last_result_event(stream: Path) -> dict[str, Any] | None:
+    """The final `{"type": "result", ...}` event of a Claude Code stream-json log, if it got that far."""
+    if not stream.is_file():
+        return None
+    final = None
+    for line in stream.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(event, dict) and event.get("type") == "result":
+            final = event
+    return final
+
+
 def builtin_runner(spec: AgentSpec) -> Callable[[AgentContext, Instance], int]:
     if spec.kind == "cmd":
         return run_cmd(spec.value)
     if spec.kind == "python":
         return run_python(spec.value)
+    if spec.kind == "claude-code":
+        return run_claude_code(spec)
     return {"noop": run_noop, "dbt": run_dbt, "gold": run_gold, "reference": run_reference}[spec.kind]
 
 

@@ -92,6 +92,15 @@ def read_metadata(out_dir: Path) -> list[dict[str, Any]]:
     return entries
 
 
+def filed_result(out_dir: Path, instance_id: str) -> Path | None:
+    """The result already filed for an instance in a results folder, if its file is there."""
+    for entry in read_metadata(out_dir):
+        if entry["instance_id"] == instance_id:
+            path = out_dir / instance_id / str(entry.get("answer_or_path", ""))
+            return path if path.is_file() else None
+    return None
+
+
 class SubmissionError(Exception):
     pass
 

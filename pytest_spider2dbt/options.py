@@ -37,6 +37,20 @@ def positive_seconds(text: str) -> float:
     return seconds
 
 
+def positive_int(text: str) -> int:
+    number = int(text)
+    if number < 1:
+        raise ValueError("must be a whole number of at least 1")
+    return number
+
+
+def positive_dollars(text: str) -> float:
+    dollars = float(text)
+    if not dollars > 0:
+        raise ValueError("must be a positive amount of US dollars")
+    return dollars
+
+
 def true_or_false(text: str) -> bool:
     lowered = str(text).strip().lower()
     if lowered in ("1", "true", "yes", "on"):
@@ -56,7 +70,7 @@ OPTIONS = (
            convert=true_or_false, default=False),
     Option(
         "agent",
-        "Agent to run in each workspace: noop, dbt, gold, reference, 'cmd:<template>' or "
+        "Agent to run in each workspace: noop, dbt, gold, reference, claude-code, 'cmd:<template>' or "
         "'python:<module>:<function>' (default: noop).",
         env="SPIDER2_AGENT",
         default="noop",
@@ -79,6 +93,52 @@ OPTIONS = (
         flag=True,
         convert=true_or_false,
         default=False,
+    ),
+    Option(
+        "check",
+        "Preflight: run no agent; report per instance whether the example, start and gold databases are in "
+        "place, whether dbt deps needs the network, and whether the start database already passes.",
+        flag=True,
+        convert=true_or_false,
+        default=False,
+    ),
+    Option(
+        "rounds",
+        "Run every instance this many times, each as its own test in its own workspace (default: 1).",
+        env="SPIDER2_ROUNDS",
+        default=1,
+        convert=positive_int,
+    ),
+    Option(
+        "reuse",
+        "Skip the agent for an instance whose result already sits in the results folder, and judge it again.",
+        flag=True,
+        convert=true_or_false,
+        default=False,
+    ),
+    Option(
+        "xfail",
+        "File of instances expected to fail: lines `instance_id  reason`, # comments.",
+        env="SPIDER2_XFAIL",
+    ),
+    Option(
+        "no_known_issues",
+        "Do not mark the shipped registry of known upstream defects as xfail/skip.",
+        flag=True,
+        convert=true_or_false,
+        default=False,
+    ),
+    Option(
+        "model",
+        "Model for the claude-code agent (default: sonnet).",
+        env="SPIDER2_MODEL",
+        default="sonnet",
+    ),
+    Option(
+        "budget",
+        "Spending cap in US dollars per instance for the claude-code agent (--max-budget-usd).",
+        env="SPIDER2_BUDGET",
+        convert=positive_dollars,
     ),
     Option(
         "out",

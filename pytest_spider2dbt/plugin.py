@@ -5,19 +5,21 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from . import agents, collect, hookspecs, instance_test, suite, workspace
+from . import agents, collect, hookspecs, instance_test, preflight, suite, workspace
 from .match import MatchReport, duckdb_match
 from .options import OPTIONS, OptionError, resolve, resolve_path
 from .report import Record, Summary, categorize
 
 NODE_ID = "spider2-dbt"
-RECORD_KEY = pytest.StashKey["Record"]()
-PHASES_KEY = pytest.StashKey["dict[str, pytest.TestReport]"]()
+RECORD_KEY = pytest.StashKey[Record]()
+PHASES_KEY = pytest.StashKey[dict[str, pytest.TestReport]]()
 WORKER_OUTPUT_KEY = "spider2dbt_records"
 
 
@@ -30,8 +32,27 @@ class Spider2Session:
     timeout: float
     out_dir: Path
     strict: bool = False
+    check: bool = False
+    reuse: bool = False
+    rounds: int = 1
     submission: dict[str, Path] | None = None
+    known_issues: dict[str, suite.KnownIssue] = field(default_factory=dict)
     records: list[Record] = field(default_factory=list)
+
+    def round_dir(self, round_number: int) -> Path:
+        """Each round is a complete submission folder of its own; one round keeps the plain layout."""
+        return self.out_dir if self.rounds == 1 else self.out_dir / f"round-{round_number}"
+
+    def in_submission(self, instance_id: str) -> bool | None:
+        return None if self.submission is None else instance_id in self.submission
+
+    @property
+    def mode(self) -> str:
+        if self.check:
+            return "preflight (no agent runs)"
+        if self.submission is not None:
+            return f"judging submission: {len(self.submission)} results (no agent runs)"
+        return f"agent: {self.agent} (timeout {self.timeout:g} s), results: {self.out_dir}"
 
 
 SESSION_KEY = pytest.StashKey[Spider2Session]()
@@ -52,7 +73,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             parser.addini(option.ini, option.help, default=None)
 
 
-def setting(config: pytest.Config, name: str):
+def setting(config: pytest.Config, name: str) -> Any:
     option = next(o for o in OPTIONS if o.name == name)
     try:
         return resolve(option, config.getoption(option.cli), os.environ, config.getini(option.ini))
@@ -66,25 +87,48 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     if root_value and demo:
         raise pytest.UsageError("--spider2-root and --spider2-demo exclude each other: pick the suite to run")
+    if setting(config, "check") and setting(config, "results"):
+        raise pytest.UsageError("--spider2-check and --spider2-results exclude each other: both run no agent")
     try:
-        agent = agents.parse_agent_spec(setting(config, "agent"))
-        if agent.kind == "python":
-            agents.load_callable(agent.value)
-        root = demo_suite_root() if demo else resolve_path(root_value, config.invocation_params.dir)
-        loaded = suite.load_suite(root)
-        results_dir = resolve_path(setting(config, "results"), config.invocation_params.dir)
-        submission = collect.read_submission(results_dir) if results_dir else None
+        config.stash[SESSION_KEY] = start_session(config, demo_suite_root() if demo else root_value)
     except (agents.AgentSpecError, suite.SuiteError, collect.SubmissionError) as error:
         raise pytest.UsageError(str(error)) from None
-    config.stash[SESSION_KEY] = Spider2Session(
+    config.addinivalue_line("markers", "spider2: a Spider2-DBT benchmark instance")
+
+
+def start_session(config: pytest.Config, root: str | Path) -> Spider2Session:
+    base = config.invocation_params.dir
+    agent = agents.parse_agent_spec(setting(config, "agent"))
+    agent = agents.AgentSpec(agent.kind, agent.value, setting(config, "model"), setting(config, "budget"))
+    if agent.kind == "python":
+        agents.load_callable(agent.value)
+    loaded = suite.load_suite(resolve_path(str(root), base))
+    results_dir = resolve_path(setting(config, "results"), base)
+    return Spider2Session(
         suite=loaded,
         agent=agent,
         timeout=setting(config, "timeout"),
         out_dir=resolve_path(setting(config, "out"), config.rootpath),
         strict=setting(config, "strict"),
-        submission=submission,
+        check=setting(config, "check"),
+        reuse=setting(config, "reuse"),
+        rounds=setting(config, "rounds"),
+        submission=collect.read_submission(results_dir) if results_dir else None,
+        known_issues=known_issues(config, loaded),
     )
-    config.addinivalue_line("markers", "spider2: a Spider2-DBT benchmark instance")
+
+
+def known_issues(config: pytest.Config, loaded: suite.Suite) -> dict[str, suite.KnownIssue]:
+    """The shipped registry (unless turned off) overlaid with the user's own xfail file."""
+    issues = {}
+    if not setting(config, "no_known_issues"):
+        issues.update(suite.read_known_issues(suite.KNOWN_ISSUES, with_action=True))
+    user_file = resolve_path(setting(config, "xfail"), config.invocation_params.dir)
+    if user_file is not None:
+        own = suite.read_known_issues(user_file, with_action=False)
+        suite.check_known_ids(own, loaded, user_file)
+        issues.update(own)
+    return issues
 
 
 def demo_suite_root() -> Path:
@@ -101,13 +145,11 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     session = spider2_session(config)
     if session is None:
         return None
-    if session.submission is not None:
-        doing = f"spider2-dbt judging submission: {len(session.submission)} results (no agent runs)"
-    else:
-        doing = f"spider2-dbt agent: {session.agent} (timeout {session.timeout:g} s), results: {session.out_dir}"
-    verdict = "strict (whole rows)" if session.strict else "official"
-    return [f"spider2-dbt suite: {session.suite.root} ({len(session.suite.instances)} instances)", doing,
-            f"spider2-dbt verdict: {verdict}"]
+    return [
+        f"spider2-dbt suite: {session.suite.root} ({len(session.suite.instances)} instances)",
+        f"spider2-dbt {session.mode}",
+        f"spider2-dbt verdict: {'strict (whole rows)' if session.strict else 'official'}",
+    ]
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
@@ -144,28 +186,55 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if metafunc.function is not instance_test.test_instance:
         return
     session = spider2_session(metafunc.config)
-    ids = [instance.instance_id for instance in session.suite.instances]
-    metafunc.parametrize("spider2_instance_id", ids, ids=ids)
+    params = [
+        pytest.param(i.instance_id, id=i.instance_id, marks=marks_for(session, i.instance_id))
+        for i in session.suite.instances
+    ]
+    metafunc.parametrize("spider2_instance_id", params)
+    if session.rounds > 1:
+        rounds = range(1, session.rounds + 1)
+        metafunc.parametrize("spider2_round", rounds, ids=[f"round-{n}" for n in rounds])
+
+
+def marks_for(session: Spider2Session, instance_id: str) -> list[pytest.MarkDecorator]:
+    issue = session.known_issues.get(instance_id)
+    if issue is None or session.check:
+        return []
+    reason = f"{instance_id}: {issue.reason} [{issue.source}]"
+    return [pytest.mark.skip(reason=reason) if issue.action == "skip" else pytest.mark.xfail(reason=reason, strict=False)]
 
 
 @pytest.fixture
-def spider2_instance(request: pytest.FixtureRequest, spider2_instance_id: str) -> suite.Instance:
+def spider2_round() -> int:
+    """Which repetition of the instance this test is (1 unless `--spider2-rounds` is above 1)."""
+    return 1
+
+
+@pytest.fixture
+def spider2_instance(request: pytest.FixtureRequest, spider2_instance_id: str, spider2_round: int) -> suite.Instance:
     """The parsed instance; a problem of the instance itself (no example, no gold) fails it here."""
     session = spider2_session(request.config)
     instance = session.suite.by_id()[spider2_instance_id]
-    if instance.problem:
-        request.node.stash[RECORD_KEY] = Record(
-            instance_id=instance.instance_id,
-            category=instance.problem_category or "config_error",
-            score=0,
-            strict_score=0,
-            agent=str(session.agent),
-            agent_seconds=0.0,
-            message=instance.problem,
-            in_submission=None if session.submission is None else instance.instance_id in session.submission,
+    if instance.problem and not session.check:
+        request.node.stash[RECORD_KEY] = new_record(
+            session, instance, spider2_round, category=instance.problem_category, message=instance.problem
         )
         pytest.fail(instance.problem, pytrace=False)
     return instance
+
+
+def new_record(session: Spider2Session, instance: suite.Instance, round_number: int, **fields: Any) -> Record:
+    """A record of this run for one instance; `fields` fill in what is known of its result."""
+    values: dict[str, Any] = {
+        "category": "config_error", "score": 0, "strict_score": 0, "agent": str(session.agent), "agent_seconds": 0.0,
+    }
+    values.update(fields)
+    return Record(
+        instance_id=instance.instance_id,
+        in_submission=session.in_submission(instance.instance_id),
+        round=round_number,
+        **values,
+    )
 
 
 @pytest.fixture
@@ -179,23 +248,18 @@ def spider2_workspace(spider2_instance: suite.Instance, tmp_path_factory: pytest
 
 
 @pytest.fixture
-def spider2_agent_run(request: pytest.FixtureRequest, spider2_instance: suite.Instance) -> agents.AgentOutcome | None:
+def spider2_agent_run(
+    request: pytest.FixtureRequest, spider2_instance: suite.Instance, spider2_round: int
+) -> agents.AgentOutcome | None:
     """Run the configured agent (or a `pytest_spider2dbt_run_agent` hook) in the workspace; None when only judging."""
     session = spider2_session(request.config)
-    if session.submission is not None:
+    if session.submission is not None or session.check:
         return None
+    round_dir = session.round_dir(spider2_round)
+    if session.reuse and collect.filed_result(round_dir, spider2_instance.instance_id):
+        return agents.AgentOutcome(agent="reused", returncode=0, timed_out=False, seconds=0.0, reused=True)
     project_dir: Path = request.getfixturevalue("spider2_workspace")
-    db_path = collect.target_db_path(project_dir) or project_dir / f"{spider2_instance.instance_id}.duckdb"
-    context = agents.AgentContext(
-        instance_id=spider2_instance.instance_id,
-        instruction=spider2_instance.instruction,
-        project_dir=project_dir,
-        db_path=db_path,
-        log_dir=session.out_dir / "logs" / spider2_instance.instance_id,
-        deadline=time.monotonic() + session.timeout,
-        env=agents.agent_environment(spider2_instance, project_dir, db_path),
-    )
-    clear_logs(context.log_dir)
+    context = agent_context(session, spider2_instance, project_dir, round_dir / "logs" / spider2_instance.instance_id)
     configured = agents.builtin_runner(session.agent)
     hook = request.config.hook.pytest_spider2dbt_run_agent
     name = "pytest_spider2dbt_run_agent" if hook.get_hookimpls() else str(session.agent)
@@ -207,6 +271,22 @@ def spider2_agent_run(request: pytest.FixtureRequest, spider2_instance: suite.In
     return agents.run_agent(name, run, context)
 
 
+def agent_context(
+    session: Spider2Session, instance: suite.Instance, project_dir: Path, log_dir: Path
+) -> agents.AgentContext:
+    db_path = collect.target_db_path(project_dir) or project_dir / f"{instance.instance_id}.duckdb"
+    clear_logs(log_dir)
+    return agents.AgentContext(
+        instance_id=instance.instance_id,
+        instruction=instance.instruction,
+        project_dir=project_dir,
+        db_path=db_path,
+        log_dir=log_dir,
+        deadline=time.monotonic() + session.timeout,
+        env=agents.agent_environment(instance, project_dir, db_path),
+    )
+
+
 def clear_logs(log_dir: Path) -> None:
     if log_dir.is_dir():
         for log in log_dir.iterdir():
@@ -215,29 +295,40 @@ def clear_logs(log_dir: Path) -> None:
 
 @pytest.fixture
 def spider2_result(
-    request: pytest.FixtureRequest, spider2_instance: suite.Instance, spider2_agent_run: agents.AgentOutcome | None
+    request: pytest.FixtureRequest,
+    spider2_instance: suite.Instance,
+    spider2_agent_run: agents.AgentOutcome | None,
+    spider2_round: int,
 ) -> Path | None:
     """The result database: filed in the results folder after the agent, or read from `--spider2-results`."""
     session = spider2_session(request.config)
+    if session.check:
+        return None
     if session.submission is not None:
         return session.submission.get(spider2_instance.instance_id)
+    round_dir = session.round_dir(spider2_round)
+    if spider2_agent_run is not None and spider2_agent_run.reused:
+        return collect.filed_result(round_dir, spider2_instance.instance_id)
     found = collect.find_result_db(request.getfixturevalue("spider2_workspace"))
     if found is None:
         return None
-    return collect.file_result(session.out_dir, spider2_instance.instance_id, found)
+    return collect.file_result(round_dir, spider2_instance.instance_id, found)
 
 
 @pytest.fixture
-def spider2_judge(request: pytest.FixtureRequest):
+def spider2_judge(request: pytest.FixtureRequest, spider2_round: int) -> Callable[..., Any]:
     """A callable that judges an instance like the official evaluator, records it and fails with the report."""
-
     session = spider2_session(request.config)
 
-    def judge(instance: suite.Instance, outcome: agents.AgentOutcome | None, result: Path | None) -> MatchReport:
+    def judge(instance: suite.Instance, outcome: agents.AgentOutcome | None, result: Path | None) -> Any:
         __tracebackhide__ = True
+        if session.check:
+            return check_instance(request.node, session, instance, spider2_round)
         report = judge_instance(instance, result)
-        record = Record(
-            instance_id=instance.instance_id,
+        record = new_record(
+            session,
+            instance,
+            spider2_round,
             category=categorize(report.category, outcome),
             score=report.score,
             strict_score=report.strict_score,
@@ -246,15 +337,18 @@ def spider2_judge(request: pytest.FixtureRequest):
             message=report.message,
             cost_usd=outcome.cost_usd if outcome else None,
             turns=outcome.turns if outcome else None,
-            in_submission=None if session.submission is None else instance.instance_id in session.submission,
         )
-        request.node.stash[RECORD_KEY] = record
-        request.node.user_properties.extend(record.junit_properties())
+        keep_record(request.node, record)
         if not (report.strict_score if session.strict else report.score):
-            pytest.fail(failure_text(report, outcome, record), pytrace=False)
+            pytest.fail(failure_text(report, outcome, record, result), pytrace=False)
         return report
 
     return judge
+
+
+def keep_record(item: pytest.Item, record: Record) -> None:
+    item.stash[RECORD_KEY] = record
+    item.user_properties.extend(record.junit_properties())
 
 
 def judge_instance(instance: suite.Instance, result: Path | None) -> MatchReport:
@@ -269,10 +363,24 @@ def judge_instance(instance: suite.Instance, result: Path | None) -> MatchReport
     )
 
 
-def failure_text(report: MatchReport, outcome: agents.AgentOutcome | None, record: Record) -> str:
+def check_instance(item: pytest.Item, session: Spider2Session, instance: suite.Instance, round_number: int) -> None:
+    __tracebackhide__ = True
+    hygiene = preflight.inspect(instance)
+    problems = hygiene.problems()
+    category = instance.problem_category or ("config_error" if problems else "passed")
+    keep_record(item, new_record(session, instance, round_number, category=category, agent="", hygiene=hygiene.as_dict(),
+                                 message="; ".join(problems)))
+    if problems:
+        pytest.fail(f"{instance.instance_id}: " + "; ".join(problems), pytrace=False)
+
+
+def failure_text(report: MatchReport, outcome: agents.AgentOutcome | None, record: Record, result: Path | None) -> str:
     parts = [f"{record.instance_id}: {record.category}"]
     if outcome is not None:
         parts.append(outcome.describe())
+    if result is None:
+        parts.append("no result database: the agent left no DuckDB file in its workspace"
+                     if record.in_submission is None else "no result database: the instance is not in the submission")
     parts.append(str(report))
     if outcome is not None and outcome.failed:
         parts.append(outcome.log_tail())
@@ -286,25 +394,42 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         return report
     phases = item.stash.setdefault(PHASES_KEY, {})
     phases[report.when] = report
-    record = item.stash.get(RECORD_KEY, None)
-    if report.when == "teardown" and record is not None:
-        if not any(name == "instance_id" for name, _ in item.user_properties):
-            item.user_properties.extend(record.junit_properties())
-            report.user_properties = list(item.user_properties)
-        record.outcome = outcome_of(phases)
-        spider2_session(item.config).records.append(record)
+    if report.when != "teardown":
+        return report
+    session = spider2_session(item.config)
+    record = item.stash.get(RECORD_KEY, None) or record_of_unrun(session, item)
+    if not any(name == "instance_id" for name, _ in item.user_properties):
+        item.user_properties.extend(record.junit_properties())
+        report.user_properties = list(item.user_properties)
+    record.outcome = outcome_of(phases)
+    session.records.append(record)
     return report
+
+
+def record_of_unrun(session: Spider2Session, item: pytest.Item) -> Record:
+    """The record of an instance that never reached the judge (skipped by a mark, or broken before it)."""
+    params = item.callspec.params
+    instance = session.suite.by_id()[params["spider2_instance_id"]]
+    issue = session.known_issues.get(instance.instance_id)
+    return new_record(
+        session,
+        instance,
+        params.get("spider2_round", 1),
+        category=instance.problem_category or "config_error",
+        message=instance.problem or (issue.reason if issue else ""),
+    )
 
 
 def outcome_of(phases: dict[str, pytest.TestReport]) -> str:
     setup, call = phases.get("setup"), phases.get("call")
-    if setup is not None and setup.failed:
+    decisive = call if call is not None else setup
+    if decisive is None:
         return "error"
-    if call is None:
-        return "skipped"
-    if hasattr(call, "wasxfail"):
-        return "xpassed" if call.passed else "xfailed"
-    return call.outcome
+    if hasattr(decisive, "wasxfail"):
+        return "xpassed" if decisive.passed else "xfailed"
+    if decisive is setup and setup.failed:
+        return "error"
+    return decisive.outcome
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -323,12 +448,17 @@ def pytest_testnodedown(node, error) -> None:
         state.records.extend(Record(**r) for r in json.loads(output))
 
 
-def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
     state = spider2_session(config)
     if state is None or hasattr(config, "workerinput"):
         return
-    summary = Summary(state.records)
+    summary = Summary(state.records, rounds=state.rounds)
     terminalreporter.section("Spider2-DBT")
+    if state.check:
+        rows = {r.instance_id: preflight.Hygiene(**r.hygiene) for r in state.records if r.hygiene}
+        for line in preflight.table(rows):
+            terminalreporter.write_line(line)
+        return
     for line in summary.lines():
         terminalreporter.write_line(line)
     if state.records:

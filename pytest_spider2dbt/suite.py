@@ -167,3 +167,46 @@ def build_instance(
         problem=problem,
         problem_category=category,
     )
+
+
+KNOWN_ISSUES = Path(__file__).with_name("known_issues.txt")
+
+
+@dataclass(frozen=True)
+class KnownIssue:
+    """An instance expected to fail (`xfail`) or unable to run (`skip`), and why."""
+
+    instance_id: str
+    action: str
+    reason: str
+    source: str
+
+
+def read_known_issues(path: Path, *, with_action: bool) -> dict[str, KnownIssue]:
+    """Parse `instance_id [skip|xfail] reason` lines; `#` starts a comment. Bad lines raise SuiteError."""
+    issues: dict[str, KnownIssue] = {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise SuiteError(f"cannot read the known-issue file {path}: {error.strerror}") from None
+    for number, line in enumerate(text.splitlines(), start=1):
+        fields = line.split("#", 1)[0].split(None, 2 if with_action else 1)
+        if not fields:
+            continue
+        action = fields.pop(1) if with_action and len(fields) > 1 else "xfail"
+        if action not in ("skip", "xfail") or len(fields) < 2:
+            expected = "instance_id skip|xfail reason" if with_action else "instance_id reason"
+            raise SuiteError(f"{path}:{number}: expected `{expected}`, got {line.strip()!r}")
+        issues[fields[0]] = KnownIssue(fields[0], action, fields[1].strip(), f"{path.name}:{number}")
+    return issues
+
+
+def check_known_ids(issues: dict[str, KnownIssue], suite: Suite, path: Path) -> None:
+    """A user's xfail list may only name instances of the suite (a typo would silently mark nothing)."""
+    known = suite.by_id()
+    for issue in issues.values():
+        if issue.instance_id not in known:
+            raise SuiteError(
+                f"{path}:{issue.source.rsplit(':', 1)[1]}: unknown instance id {issue.instance_id!r} "
+                f"(not in {suite.root / INSTRUCTIONS})"
+            )
