@@ -415,7 +415,7 @@ def record_of_unrun(session: Spider2Session, item: pytest.Item) -> Record:
         session,
         instance,
         params.get("spider2_round", 1),
-        category=instance.problem_category or "config_error",
+        category=instance.problem_category or "skipped",
         message=instance.problem or (issue.reason if issue else ""),
     )
 

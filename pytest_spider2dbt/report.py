@@ -22,9 +22,10 @@ CATEGORIES = (
     "value_mismatch",
     "gold_missing",
     "config_error",
+    "skipped",
 )
 # Categories that say nothing about the agent: the benchmark itself could not judge the instance.
-NOT_EVALUABLE = ("gold_missing", "config_error")
+NOT_EVALUABLE = ("gold_missing", "config_error", "skipped")
 OUTCOMES = ("passed", "failed", "error", "xfailed", "xpassed", "skipped")
 
 

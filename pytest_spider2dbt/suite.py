@@ -183,15 +183,15 @@ class KnownIssue:
 
 
 def read_known_issues(path: Path, *, with_action: bool) -> dict[str, KnownIssue]:
-    """Parse `instance_id [skip|xfail] reason` lines; `#` starts a comment. Bad lines raise SuiteError."""
+    """Parse `instance_id [skip|xfail] reason` lines; lines starting with `#` are comments. Bad lines raise SuiteError."""
     issues: dict[str, KnownIssue] = {}
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise SuiteError(f"cannot read the known-issue file {path}: {error.strerror}") from None
     for number, line in enumerate(text.splitlines(), start=1):
-        fields = line.split("#", 1)[0].split(None, 2 if with_action else 1)
-        if not fields:
+        fields = line.split(None, 2 if with_action else 1)
+        if not fields or fields[0].startswith("#"):
             continue
         action = fields.pop(1) if with_action and len(fields) > 1 else "xfail"
         if action not in ("skip", "xfail") or len(fields) < 2:
