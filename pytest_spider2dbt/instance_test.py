@@ -4,5 +4,4 @@ from __future__ import annotations
 
 
 def test_instance(spider2_instance_id, spider2_instance, spider2_agent_run, spider2_result, spider2_judge):
-    __tracebackhide__ = True
     spider2_judge(spider2_instance, spider2_agent_run, spider2_result)

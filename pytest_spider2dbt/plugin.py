@@ -375,7 +375,7 @@ def check_instance(item: pytest.Item, session: Spider2Session, instance: suite.I
 
 
 def failure_text(report: MatchReport, outcome: agents.AgentOutcome | None, record: Record, result: Path | None) -> str:
-    parts = [f"{record.instance_id}: {record.category}"]
+    parts = [f"{record.instance_id}: {record.category}"] if record.category != report.category else []
     if outcome is not None:
         parts.append(outcome.describe())
     if result is None:

@@ -14,7 +14,7 @@ def test_noop_fails_with_table_missing(pytester, run, tiny_suite):
     checkout = tiny_suite(["tiny001"])
     result = run(f"--spider2-root={checkout}")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*tiny001: table_missing*", "Spider2-DBT score: 0/1 (0.0%)*", "*table_missing*1*"])
+    result.stdout.fnmatch_lines(["*tiny001*table_missing*", "Spider2-DBT score: 0/1 (0.0%)*", "*table_missing*1*"])
 
 
 def test_gold_agent_scores_everything(pytester, run, tiny_suite):
