@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
-from .agents import AgentContext, AgentOutcome
-from .match import MatchReport, duckdb_match
-from .suite import Instance
+import importlib
+from typing import Any
 
-__all__ = ["AgentContext", "AgentOutcome", "Instance", "MatchReport", "duckdb_match"]
+# Public names and their modules. They load on first use: pytest imports this package in every run (it is a
+# pytest11 plugin), and the judge pulls in pandas, which ordinary test runs should not pay for.
+EXPORTS = {
+    "AgentContext": "agents",
+    "AgentOutcome": "agents",
+    "Instance": "suite",
+    "MatchReport": "match",
+    "duckdb_match": "match",
+}
+__all__ = list(EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{EXPORTS[name]}", __name__), name)

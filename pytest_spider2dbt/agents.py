@@ -14,11 +14,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
-
-import duckdb
+from typing import TYPE_CHECKING, Any
 
 from .suite import Instance
+
+if TYPE_CHECKING:
+    import duckdb
 
 BUILTIN_AGENTS = ("noop", "dbt", "gold", "reference", "claude-code")
 PLACEHOLDERS = ("instruction", "instance_id", "project_dir", "db_path")
@@ -317,6 +318,8 @@ def run_gold(context: AgentContext, instance: Instance) -> int:
     gold = instance.gold_path
     if gold is None or not gold.is_file():
         raise AgentRefused(f"the gold agent needs the gold database of {instance.instance_id}, and it is missing")
+    import duckdb  # imported on use: the plugin loads in every pytest run and must start fast
+
     tables = instance.checks.condition_tabs if instance.checks else None
     with duckdb.connect(str(context.db_path)) as connection:
         connection.execute(f"ATTACH '{escape_literal(str(gold))}' AS spider2_gold (READ_ONLY)")

@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import yaml
 
 METADATA = "results_metadata.jsonl"
@@ -44,6 +43,8 @@ def find_result_db(project_dir: Path) -> Path | None:
 
 def settled_copy(db_path: Path, destination: Path) -> None:
     """Copy a DuckDB file and fold any write-ahead log into the copy, leaving the original untouched."""
+    import duckdb  # imported on use: the plugin loads in every pytest run and must start fast
+
     shutil.copyfile(db_path, destination)
     wal = db_path.with_name(db_path.name + ".wal")
     if wal.is_file():

@@ -8,14 +8,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import agents, collect, hookspecs, instance_test, preflight, suite, workspace
-from .match import MatchReport, duckdb_match
+from . import agents, collect, hookspecs, instance_test, suite, workspace
 from .options import OPTIONS, OptionError, resolve, resolve_path
 from .report import Record, Summary, categorize
+
+if TYPE_CHECKING:
+    from .match import MatchReport
 
 NODE_ID = "spider2-dbt"
 RECORD_KEY = pytest.StashKey[Record]()
@@ -352,6 +354,8 @@ def keep_record(item: pytest.Item, record: Record) -> None:
 
 
 def judge_instance(instance: suite.Instance, result: Path | None) -> MatchReport:
+    from .match import duckdb_match  # pandas loads only when something is judged
+
     checks = instance.checks
     return duckdb_match(
         str(result) if result else str(instance.example_dir / "<no result database>"),
@@ -365,6 +369,8 @@ def judge_instance(instance: suite.Instance, result: Path | None) -> MatchReport
 
 def check_instance(item: pytest.Item, session: Spider2Session, instance: suite.Instance, round_number: int) -> None:
     __tracebackhide__ = True
+    from . import preflight
+
     hygiene = preflight.inspect(instance)
     problems = hygiene.problems()
     category = instance.problem_category or ("config_error" if problems else "passed")
@@ -450,17 +456,18 @@ def pytest_testnodedown(node, error) -> None:
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
     state = spider2_session(config)
-    if state is None or hasattr(config, "workerinput"):
+    if state is None or hasattr(config, "workerinput") or not state.records:
         return
     summary = Summary(state.records, rounds=state.rounds)
     terminalreporter.section("Spider2-DBT")
     if state.check:
+        from . import preflight
+
         rows = {r.instance_id: preflight.Hygiene(**r.hygiene) for r in state.records if r.hygiene}
         for line in preflight.table(rows):
             terminalreporter.write_line(line)
         return
     for line in summary.lines():
         terminalreporter.write_line(line)
-    if state.records:
-        path = summary.write(state.out_dir)
-        terminalreporter.write_line(f"  results: {state.out_dir}  (summary: {path.name})")
+    path = summary.write(state.out_dir)
+    terminalreporter.write_line(f"  results: {state.out_dir}  (summary: {path.name})")
