@@ -263,14 +263,18 @@ def spider2_agent_run(
     project_dir: Path = request.getfixturevalue("spider2_workspace")
     context = agent_context(session, spider2_instance, project_dir, round_dir / "logs" / spider2_instance.instance_id)
     configured = agents.builtin_runner(session.agent)
-    hook = request.config.hook.pytest_spider2dbt_run_agent
-    name = "pytest_spider2dbt_run_agent" if hook.get_hookimpls() else str(session.agent)
+    hook_ran = False
 
     def run(ctx: agents.AgentContext) -> int | None:
-        status = hook(context=ctx)
+        nonlocal hook_ran
+        status = request.config.hook.pytest_spider2dbt_run_agent(context=ctx)
+        hook_ran = status is not None
         return configured(ctx, spider2_instance) if status is None else status
 
-    return agents.run_agent(name, run, context)
+    outcome = agents.run_agent(str(session.agent), run, context)
+    if hook_ran:
+        outcome.agent = "pytest_spider2dbt_run_agent hook"
+    return outcome
 
 
 def agent_context(
