@@ -234,6 +234,7 @@ def new_record(session: Spider2Session, instance: suite.Instance, round_number: 
     return Record(
         instance_id=instance.instance_id,
         in_submission=session.in_submission(instance.instance_id),
+        gold_present=instance.gold_path is not None and instance.gold_path.is_file(),
         round=round_number,
         **values,
     )

@@ -24,8 +24,6 @@ CATEGORIES = (
     "config_error",
     "skipped",
 )
-# Categories that say nothing about the agent: the benchmark itself could not judge the instance.
-NOT_EVALUABLE = ("gold_missing", "config_error", "skipped")
 OUTCOMES = ("passed", "failed", "error", "xfailed", "xpassed", "skipped")
 
 
@@ -44,6 +42,7 @@ class Record:
     cost_usd: float | None = None
     turns: int | None = None
     in_submission: bool | None = None
+    gold_present: bool = True
     round: int = 1
     hygiene: dict[str, str] | None = None
 
@@ -63,7 +62,7 @@ class Record:
 
 def categorize(match_category: str, outcome: AgentOutcome | None) -> str:
     """The category of a judged instance: a failing agent explains a failure before the table diff does."""
-    if match_category in ("passed", *NOT_EVALUABLE) or outcome is None:
+    if match_category in ("passed", "gold_missing", "config_error") or outcome is None:
         return match_category
     if outcome.timed_out:
         return "agent_timeout"
@@ -87,7 +86,7 @@ class Summary:
 
     @property
     def evaluable(self) -> int:
-        return sum(r.category not in NOT_EVALUABLE for r in self.records)
+        return sum(r.gold_present for r in self.records)
 
     def counts(self) -> Counter[str]:
         return Counter(r.category for r in self.records)
