@@ -10,7 +10,6 @@ from pathlib import Path
 import duckdb
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "spider2-data"
 
 # An agent that does what the tiny suite asks: build `orders` from `raw_orders` in the profile's database.
 SOLVING_AGENT = textwrap.dedent(
