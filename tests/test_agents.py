@@ -143,10 +143,34 @@ def test_gold_path_is_never_given_to_the_agent(pytester, run, tiny_suite, monkey
     assert "evaluation_suite" not in seen
 
 
-def test_spider2_tree_is_never_modified(pytester, run, tiny_suite, solving_agent, tree_checksum):
+NOSY_AGENT = textwrap.dedent(
+    """
+    import os, pathlib
+    # Leave a file in every folder the agent can name (its ancestors, any folder in its environment), but
+    # only inside the test's own folder, so the machine is left clean.
+    limit = pathlib.Path(os.environ["NOSY_LIMIT"])
+    here = pathlib.Path.cwd()
+    folders = list(here.parents) + [pathlib.Path(v) for v in os.environ.values() if os.path.isdir(v)]
+    for folder in folders:
+        if not folder.is_relative_to(limit):
+            continue
+        try:
+            (folder / "nosy.txt").write_text("was here")
+        except OSError:
+            pass
+    """
+)
+
+
+def test_spider2_tree_is_never_modified(pytester, run, tiny_suite, solving_agent, tree_checksum, monkeypatch):
+    monkeypatch.setenv("NOSY_LIMIT", str(pytester.path))
     checkout = tiny_suite(["tiny001", "tiny002"])
     before = tree_checksum(checkout)
     result = run(f"--spider2-root={checkout}", f"--spider2-agent={solving_agent}")
     result.assert_outcomes(passed=2)
+    nosy = pytester.path / "nosy.py"
+    nosy.write_text(NOSY_AGENT)
+    run(f"--spider2-root={checkout}", f"--spider2-agent=cmd:{sys.executable} {nosy}").assert_outcomes(failed=2)
+    assert (pytester.path / "nosy.txt").exists()
     run(f"--spider2-root={checkout}", "--spider2-agent=gold").assert_outcomes(passed=2)
     assert tree_checksum(checkout) == before
