@@ -86,15 +86,23 @@ def test_corrupt_gold_fails_that_instance_only(pytester, run, tiny_suite):
     result.stdout.fnmatch_lines(["*tiny002*gold_missing*"])
 
 
-def test_config_index_past_the_end_is_config_error(pytester, run, tiny_suite):
-    checkout = tiny_suite(["tiny001"])
+@pytest.mark.parametrize(
+    ("parameter", "value", "message"),
+    [
+        ("condition_cols", [[0, 7]], "*tiny001*config_error*index 7*orders*"),
+        ("ignore_orders", [True, False], "*tiny001*config_error*ignore_orders*"),
+        ("condition_cols", [[0], [1]], "*tiny001*config_error*condition_cols*"),
+    ],
+)
+def test_inconsistent_evaluator_entry_is_config_error(pytester, run, tiny_suite, parameter, value, message):
+    checkout = tiny_suite(["tiny001", "tiny002"])
     evaluation = checkout / "spider2-dbt" / "evaluation_suite" / "gold" / "spider2_eval.jsonl"
-    entry = json.loads(evaluation.read_text())
-    entry["evaluation"]["parameters"]["condition_cols"] = [[0, 7]]
-    evaluation.write_text(json.dumps(entry) + "\n")
+    first, second = (json.loads(line) for line in evaluation.read_text().splitlines())
+    first["evaluation"]["parameters"][parameter] = value
+    evaluation.write_text(json.dumps(first) + "\n" + json.dumps(second) + "\n")
     result = run(f"--spider2-root={checkout}", "--spider2-agent=gold")
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*tiny001*config_error*index 7*orders*"])
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([message])
 
 
 def test_many_workers_finishing_at_once_leave_one_line_per_instance(pytester, tiny_suite):
