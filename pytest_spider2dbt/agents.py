@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 
 BUILTIN_AGENTS = ("noop", "dbt", "gold", "reference", "claude-code")
 PLACEHOLDERS = ("instruction", "instance_id", "project_dir", "db_path")
-# dbt phones home on every run; with no network that only costs time.
-QUIET_DBT = {"DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+# dbt phones home on every run (with no network that only costs time) and colours logs meant for files.
+QUIET_DBT = {"DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_USE_COLORS": "false"}
 # Plugin settings name the Spider2 tree, and so the way to the gold files.
 HIDDEN_VARIABLES = ("SPIDER2_ROOT", "SPIDER2_RESULTS", "SPIDER2_XFAIL")
 KILL_GRACE_SECONDS = 3.0
@@ -248,14 +248,14 @@ def group_alive(pgid: int) -> bool:
     return True
 
 
-def dbt_executable() -> str:
-    """The dbt installed beside this Python, else the one on PATH."""
+def dbt_executable() -> str | None:
+    """The dbt installed beside this Python (its virtualenv), else the one on PATH, else None."""
     beside = Path(sys.executable).with_name("dbt")
-    return str(beside) if beside.exists() else shutil.which("dbt") or "dbt"
+    return str(beside) if beside.is_file() else shutil.which("dbt")
 
 
 def dbt_command(*arguments: str) -> list[str]:
-    return [dbt_executable(), *arguments, "--profiles-dir", ".", "--project-dir", "."]
+    return [dbt_executable() or "dbt", *arguments, "--profiles-dir", ".", "--project-dir", "."]
 
 
 def fill_template(template: str, context: AgentContext) -> str:
@@ -300,16 +300,11 @@ def run_reference(context: AgentContext, instance: Instance) -> int:
     """Write the demo's reference solution into the project and build it."""
     from . import demo
 
-    solution = demo.solution_files(instance.instance_id)
-    if not solution:
+    if not demo.write_solution(instance.instance_id, context.project_dir):
         raise AgentRefused(
             f"the reference agent only solves the embedded demo suite (--spider2-demo); "
             f"{instance.instance_id} is not one of its instances"
         )
-    for relative, text in solution.items():
-        target = context.project_dir / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
     return context.run(dbt_command("run"))
 
 

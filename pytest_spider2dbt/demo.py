@@ -31,6 +31,8 @@ from typing import Any
 import duckdb
 import yaml
 
+from .agents import QUIET_DBT, dbt_executable
+
 DEMO_SUITE = Path(__file__).parent / "demo_suite"
 DBT_TIMEOUT_SECONDS = 600
 OUTPUT_TAIL_LINES = 40
@@ -77,6 +79,16 @@ def solution_files(instance_id: str) -> dict[str, str]:
         for path in sorted(folder.rglob("*"))
         if path.is_file()
     }
+
+
+def write_solution(instance_id: str, project: Path) -> bool:
+    """Write the instance's reference solution into a project; False when the id is not a demo instance."""
+    files = solution_files(instance_id)
+    for relative_path, text in files.items():
+        target = project / relative_path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    return bool(files)
 
 
 def default_cache_dir() -> Path:
@@ -205,10 +217,7 @@ def _build_gold(instance_id: str, example: Path, gold_instance_dir: Path) -> Non
     with tempfile.TemporaryDirectory(prefix=f"spider2-demo-{instance_id}-") as scratch:
         project = Path(scratch) / instance_id
         shutil.copytree(example, project)
-        for relative_path, text in solution_files(instance_id).items():
-            target = project / relative_path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
+        write_solution(instance_id, project)
         _run_dbt_build(instance_id, project)
         database = project / profile_database_path(project)
         _checkpoint(database)
@@ -216,34 +225,16 @@ def _build_gold(instance_id: str, example: Path, gold_instance_dir: Path) -> Non
         shutil.copy2(database, gold_instance_dir / _gold_file_name(instance_id))
 
 
-def dbt_executable() -> Path | None:
-    """The dbt next to the running Python (its virtualenv), else the one on PATH, else None."""
-    beside_python = Path(sys.executable).parent / ("dbt.exe" if os.name == "nt" else "dbt")
-    if beside_python.is_file():
-        return beside_python
-    on_path = shutil.which("dbt")
-    return Path(on_path) if on_path else None
-
-
-def dbt_environment() -> dict[str, str]:
-    """The current environment with dbt's telemetry and colours off."""
-    return {
-        **os.environ,
-        "DO_NOT_TRACK": "1",
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "DBT_USE_COLORS": "false",
-    }
-
-
 def _run_dbt_build(instance_id: str, project: Path) -> None:
     dbt = dbt_executable()
     if dbt is None:
         raise DemoBuildError(instance_id, f"no dbt executable next to {sys.executable} nor on PATH")
-    command = [str(dbt), "build", "--project-dir", str(project), "--profiles-dir", str(project)]
+    command = [dbt, "build", "--project-dir", str(project), "--profiles-dir", str(project)]
     try:
         # cwd matters: the profile's database path is relative to the working directory.
         completed = subprocess.run(
-            command, cwd=project, env=dbt_environment(), capture_output=True, text=True, timeout=DBT_TIMEOUT_SECONDS
+            command, cwd=project, env={**os.environ, **QUIET_DBT}, capture_output=True, text=True,
+            timeout=DBT_TIMEOUT_SECONDS,
         )
     except subprocess.TimeoutExpired as timeout:
         raise DemoBuildError(

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 import duckdb
 import pytest
 
-from pytest_spider2dbt import demo
+from pytest_spider2dbt import agents, demo
 
 PACKAGE_PARENT = Path(demo.__file__).resolve().parents[1]
 
@@ -89,13 +89,6 @@ def sorted_rows(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     return sorted(rows, key=lambda row: [(value is None, str(value)) for value in row])
 
 
-def write_solution(project: Path, instance_id: str) -> None:
-    for relative_path, text in demo.solution_files(instance_id).items():
-        target = project / relative_path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
-
-
 def leftover_dbt_artifacts(root: Path) -> list[Path]:
     return [
         path
@@ -123,11 +116,11 @@ def reference_result(
     instance_id = request.param
     project = tmp_path_factory.mktemp(f"reference-{instance_id}") / instance_id
     shutil.copytree(example_dir(built_root, instance_id), project)
-    write_solution(project, instance_id)
+    demo.write_solution(instance_id, project)
     completed = subprocess.run(
-        [str(demo.dbt_executable()), "build", "--project-dir", str(project), "--profiles-dir", str(project)],
+        [agents.dbt_executable(), "build", "--project-dir", str(project), "--profiles-dir", str(project)],
         cwd=project,
-        env=demo.dbt_environment(),
+        env={**os.environ, **agents.QUIET_DBT},
         capture_output=True,
         text=True,
         timeout=600,

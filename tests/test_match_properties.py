@@ -411,62 +411,6 @@ def _rows_pair_up(gold: list[tuple], result: list[tuple]) -> bool:
                for i, row in enumerate(result))
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(frame_pairs())
-def test_frames_of_many_dtypes_agree_with_reference(case: tuple[pd.DataFrame, pd.DataFrame, Any, bool]) -> None:
-    gold, result, columns, ignore_order = case
-    expected = _reference_table_passes(gold, result, columns, ignore_order)
-    with mock.patch.object(match, "LITERAL_CELL_LIMIT", 0):
-        assert _fast_table_passes(gold, result, columns, ignore_order) == expected
-    assert _fast_table_passes(gold, result, columns, ignore_order) == expected
-
-
-@settings(max_examples=300, deadline=None)
-@given(
-    st.lists(_maybe_null(st.sampled_from(FLOAT_POOL)), max_size=6),
-    st.lists(_maybe_null(st.sampled_from(FLOAT_POOL)), max_size=6),
-    st.booleans(),
-)
-def test_numeric_columns_pair_like_the_reference(gold: list, result: list, ignore_order: bool) -> None:
-    """Near-tolerance floats, infinities, NaN and NULL in one column each."""
-    ids = match._Ids()
-    gold_frame = pd.DataFrame({"g": pd.Series(gold, dtype="float64"), "s": ["x"] * len(gold)})
-    result_frame = pd.DataFrame({"r": pd.Series(result, dtype="float64"), "s": ["x"] * len(result)})
-    expected = columns_match(gold_frame.transpose().values.tolist()[0],
-                             result_frame.transpose().values.tolist()[0], ignore_order)
-    with mock.patch.object(match, "LITERAL_CELL_LIMIT", 0):
-        gold_column = match._frame_columns(gold_frame, ids)[0]
-        result_column = match._frame_columns(result_frame, ids)[0]
-    assert match._columns_match(gold_column, result_column, ignore_order) == expected
-
-
-@st.composite
-def reordered_tables(draw: st.DrawFn) -> tuple[list, list]:
-    """A gold table and the same table with its rows reordered, or with each column reordered on its own."""
-    gold = draw(gold_tables(COMMON_TYPES))
-    rows = len(gold[0][2])
-    if draw(st.booleans()):
-        permutation = draw(st.permutations(range(rows)))
-        result = [(name, sql_type, [values[i] for i in permutation]) for name, sql_type, values in gold]
-    else:
-        result = [(name, sql_type, draw(st.permutations(values))) for name, sql_type, values in gold]
-    return gold, result
-
-
-def _row_multiset(path: Path) -> list[tuple]:
-    frame = reference_match_read(path)
-    rows = [tuple(None if pd.isna(value) else value for value in row) for row in frame.itertuples(index=False)]
-    return sorted(rows, key=repr)
-
-
-def reference_match_read(path: Path) -> pd.DataFrame:
-    connection = duckdb.connect(str(path), read_only=True)
-    try:
-        return connection.execute("SELECT * FROM t").fetchdf()
-    finally:
-        connection.close()
-
-
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(reordered_tables())
 def test_strict_score_is_the_row_multiset_check(workdir: Path, tables: tuple[list, list]) -> None:
