@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     import duckdb
 
 BUILTIN_AGENTS = ("noop", "dbt", "gold", "reference", "claude-code")
-PLACEHOLDERS = ("instruction", "instance_id", "project_dir", "db_path")
 # dbt phones home on every run (with no network that only costs time) and colours logs meant for files.
 QUIET_DBT = {"DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_USE_COLORS": "false"}
 # Plugin settings name the Spider2 tree, and so the way to the gold files.
@@ -137,11 +136,11 @@ class AgentOutcome:
         return "\n".join(parts)
 
 
-def parse_agent_spec(text: str) -> AgentSpec:
-    """`noop`, `dbt`, `gold`, `reference`, `cmd:TEMPLATE` or `python:module:function`."""
+def parse_agent_spec(text: str, *, model: str = "sonnet", budget_usd: float | None = None) -> AgentSpec:
+    """`noop`, `dbt`, `gold`, `reference`, `claude-code`, `cmd:TEMPLATE` or `python:module:function`."""
     text = text.strip()
     if text in BUILTIN_AGENTS:
-        return AgentSpec(text)
+        return AgentSpec(text, model=model, budget_usd=budget_usd)
     kind, _, value = text.partition(":")
     if kind == "cmd" and value.strip():
         return AgentSpec("cmd", value)

@@ -100,8 +100,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def start_session(config: pytest.Config, root: str | Path) -> Spider2Session:
     base = config.invocation_params.dir
-    agent = agents.parse_agent_spec(setting(config, "agent"))
-    agent = agents.AgentSpec(agent.kind, agent.value, setting(config, "model"), setting(config, "budget"))
+    agent = agents.parse_agent_spec(setting(config, "agent"), model=setting(config, "model"),
+                                    budget_usd=setting(config, "budget"))
     if agent.kind == "python":
         agents.load_callable(agent.value)
     loaded = suite.load_suite(resolve_path(str(root), base))
@@ -136,7 +136,10 @@ def known_issues(config: pytest.Config, loaded: suite.Suite) -> dict[str, suite.
 def demo_suite_root() -> Path:
     from . import demo
 
-    return demo.demo_root()
+    try:
+        return demo.demo_root()
+    except demo.DemoBuildError as error:
+        raise pytest.UsageError(f"the embedded demo suite could not be built: {error}") from None
 
 
 def spider2_session(config: pytest.Config) -> Spider2Session | None:
