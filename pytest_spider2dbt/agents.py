@@ -81,7 +81,8 @@ class AgentContext:
         return returncode
 
     def to_json(self) -> str:
-        data = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
+        """The context for a child process; the environment is left out (the child inherits it, and argv is public)."""
+        data = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items() if k != "env"}
         data["seconds_left"] = self.seconds_left
         return json.dumps(data)
 
@@ -91,7 +92,7 @@ class AgentContext:
         data["deadline"] = time.monotonic() + data.pop("seconds_left")
         for name in ("project_dir", "db_path", "log_dir"):
             data[name] = Path(data[name])
-        return cls(**data)
+        return cls(**data, env=dict(os.environ))
 
 
 @dataclass

@@ -56,6 +56,8 @@ def test_python_callable_agent(pytester, run, tiny_suite):
         import duckdb
 
         def solve(context):
+            assert context.env["SPIDER2_INSTANCE_ID"] == context.instance_id == "tiny001"
+            assert context.seconds_left > 0
             with duckdb.connect(str(context.db_path)) as con:
                 con.execute("CREATE TABLE orders AS SELECT id, amount * 2 AS amount, day FROM raw_orders")
             return 0
