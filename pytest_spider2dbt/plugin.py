@@ -71,8 +71,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             group.addoption(option.cli, action="store_true", default=None, help=option.help)
             parser.addini(option.ini, option.help, type="bool", default=False)
         else:
-            group.addoption(option.cli, metavar=option.name.upper(), default=None, help=option.help)
-            parser.addini(option.ini, option.help, default=None)
+            described = f"{option.help} Env: {option.env}." if option.env else option.help
+            group.addoption(option.cli, metavar=option.name.upper(), default=None, help=described)
+            parser.addini(option.ini, described, default=None)
 
 
 def setting(config: pytest.Config, name: str) -> Any:
