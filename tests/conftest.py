@@ -100,11 +100,21 @@ def tiny_suite(pytester: pytest.Pytester) -> Callable[..., Path]:
 
 
 @pytest.fixture
-def solving_agent(pytester: pytest.Pytester) -> str:
+def script_agent(pytester: pytest.Pytester) -> Callable[[str, str], str]:
+    """Factory: write a Python agent script under the pytester dir and return its `cmd:` agent spec."""
+
+    def make(name: str, source: str) -> str:
+        script = pytester.path / f"{name}.py"
+        script.write_text(source)
+        return f"cmd:{sys.executable} {script}"
+
+    return make
+
+
+@pytest.fixture
+def solving_agent(script_agent: Callable[[str, str], str]) -> str:
     """A `cmd:` agent spec that solves the tiny suite."""
-    script = pytester.path / "solve.py"
-    script.write_text(SOLVING_AGENT)
-    return f"cmd:{sys.executable} {script}"
+    return script_agent("solve", SOLVING_AGENT)
 
 
 @pytest.fixture(params=["serial", "xdist"])

@@ -164,15 +164,14 @@ NOSY_AGENT = textwrap.dedent(
 )
 
 
-def test_spider2_tree_is_never_modified(pytester, run, tiny_suite, solving_agent, tree_checksum, monkeypatch):
+def test_spider2_tree_is_never_modified(pytester, run, tiny_suite, solving_agent, tree_checksum, monkeypatch, script_agent):
     monkeypatch.setenv("NOSY_LIMIT", str(pytester.path))
     checkout = tiny_suite(["tiny001", "tiny002"])
     before = tree_checksum(checkout)
     result = run(f"--spider2-root={checkout}", f"--spider2-agent={solving_agent}")
     result.assert_outcomes(passed=2)
-    nosy = pytester.path / "nosy.py"
-    nosy.write_text(NOSY_AGENT)
-    run(f"--spider2-root={checkout}", f"--spider2-agent=cmd:{sys.executable} {nosy}").assert_outcomes(failed=2)
+    nosy = script_agent("nosy", NOSY_AGENT)
+    run(f"--spider2-root={checkout}", f"--spider2-agent={nosy}").assert_outcomes(failed=2)
     assert (pytester.path / "nosy.txt").exists()
     run(f"--spider2-root={checkout}", "--spider2-agent=gold").assert_outcomes(passed=2)
     assert tree_checksum(checkout) == before

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 
 
-def agent_script(pytester, name: str, body: str) -> str:
-    script = pytester.path / f"{name}.py"
-    script.write_text("import os, duckdb\ndb = os.environ['SPIDER2_DB_PATH']\n" + body)
-    return f"cmd:{sys.executable} {script}"
+@pytest.fixture
+def db_agent(script_agent):
+    """Factory: an agent script that starts with `duckdb` imported and `db` naming the profile's database."""
+    return lambda name, body: script_agent(name, "import os, duckdb\ndb = os.environ['SPIDER2_DB_PATH']\n" + body)
 
 
-def test_data_left_only_in_the_write_ahead_log_is_collected(pytester, run, tiny_suite):
+def test_data_left_only_in_the_write_ahead_log_is_collected(pytester, run, tiny_suite, db_agent):
     checkout = tiny_suite(["tiny001"])
-    agent = agent_script(
-        pytester,
+    agent = db_agent(
         "wal_only",
         "con = duckdb.connect(db)\n"
         "con.execute('SET checkpoint_threshold = \"1GB\"')\n"
@@ -28,10 +26,9 @@ def test_data_left_only_in_the_write_ahead_log_is_collected(pytester, run, tiny_
     run(f"--spider2-root={checkout}", f"--spider2-agent={agent}").assert_outcomes(passed=1)
 
 
-def test_database_held_open_by_a_leftover_process_is_collected(pytester, run, tiny_suite):
+def test_database_held_open_by_a_leftover_process_is_collected(pytester, run, tiny_suite, db_agent):
     checkout = tiny_suite(["tiny001"])
-    holder = agent_script(
-        pytester,
+    holder = db_agent(
         "holder",
         "import time\ncon = duckdb.connect(db)\n"
         "con.execute('CREATE TABLE orders AS SELECT id, amount * 2 AS amount, day FROM raw_orders')\n"
@@ -48,9 +45,9 @@ def test_database_held_open_by_a_leftover_process_is_collected(pytester, run, ti
         ("open(db, 'wb').write(b'not a database at all' * 100)", "*tiny001*no_result_db*not a DuckDB database*"),
     ],
 )
-def test_agent_that_deletes_or_corrupts_the_database(pytester, run, tiny_suite, damage, message):
+def test_agent_that_deletes_or_corrupts_the_database(pytester, run, tiny_suite, db_agent, damage, message):
     checkout = tiny_suite(["tiny001", "tiny002"])
-    agent = agent_script(pytester, "damage", f"if os.environ['SPIDER2_INSTANCE_ID'] == 'tiny001':\n    {damage}\n")
+    agent = db_agent("damage", f"if os.environ['SPIDER2_INSTANCE_ID'] == 'tiny001':\n    {damage}\n")
     result = run(f"--spider2-root={checkout}", f"--spider2-agent={agent}")
     result.assert_outcomes(failed=2)
     result.stdout.fnmatch_lines([message])

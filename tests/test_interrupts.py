@@ -11,10 +11,10 @@ import time
 IDS = [f"tiny{n:03d}" for n in range(1, 7)]
 
 
-def counting_agent(pytester) -> str:
+def counting_agent(script_agent) -> str:
     """Solves an instance slowly and leaves one file per run, so re-runs of the agent can be counted."""
-    script = pytester.path / "slow_solve.py"
-    script.write_text(
+    return script_agent(
+        "slow_solve",
         "import os, time, duckdb\n"
         + KILL_HELPER +
         "open(os.path.join(os.environ['RUNS_DIR'], os.environ['SPIDER2_INSTANCE_ID'] + '-' + str(time.time())), 'w')\n"
@@ -22,9 +22,8 @@ def counting_agent(pytester) -> str:
         "    con.execute('CREATE TABLE orders AS SELECT id, amount * 2 AS amount, day FROM raw_orders')\n"
         "if os.environ['SPIDER2_INSTANCE_ID'] == os.environ.get('KILL_WORKER_AT'):\n"
         "    os.kill(python_ancestor(), 9)\n"
-        "time.sleep(1)\n"
+        "time.sleep(1)\n",
     )
-    return f"cmd:{sys.executable} {script}"
 
 
 KILL_HELPER = (
@@ -49,12 +48,12 @@ def agent_runs(runs_dir) -> dict[str, int]:
     return counts
 
 
-def test_ctrl_c_mid_sweep_then_rerun_finishes_the_rest(pytester, tiny_suite, monkeypatch):
+def test_ctrl_c_mid_sweep_then_rerun_finishes_the_rest(pytester, tiny_suite, monkeypatch, script_agent):
     checkout = tiny_suite(IDS)
     runs_dir = pytester.path / "runs"
     runs_dir.mkdir()
     monkeypatch.setenv("RUNS_DIR", str(runs_dir))
-    args = [f"--spider2-root={checkout}", f"--spider2-agent={counting_agent(pytester)}", "-p", "no:xdist"]
+    args = [f"--spider2-root={checkout}", f"--spider2-agent={counting_agent(script_agent)}", "-p", "no:xdist"]
     sweep = subprocess.Popen(
         [sys.executable, "-m", "pytest", *args], cwd=pytester.path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -74,12 +73,12 @@ def test_ctrl_c_mid_sweep_then_rerun_finishes_the_rest(pytester, tiny_suite, mon
     assert all(runs[i] == 1 for i in done)  # finished instances were judged again, not re-run
 
 
-def test_killed_worker_loses_nothing_and_lf_reruns_its_instance(pytester, tiny_suite, monkeypatch):
+def test_killed_worker_loses_nothing_and_lf_reruns_its_instance(pytester, tiny_suite, monkeypatch, script_agent):
     checkout = tiny_suite(IDS)
     runs_dir = pytester.path / "runs"
     runs_dir.mkdir()
     monkeypatch.setenv("RUNS_DIR", str(runs_dir))
-    args = [f"--spider2-root={checkout}", f"--spider2-agent={counting_agent(pytester)}"]
+    args = [f"--spider2-root={checkout}", f"--spider2-agent={counting_agent(script_agent)}"]
     monkeypatch.setenv("KILL_WORKER_AT", "tiny003")
     first = pytester.runpytest_subprocess(*args, "-n", "2", "--max-worker-restart=2")
     first.stdout.fnmatch_lines(["*worker*crashed*tiny003*"])

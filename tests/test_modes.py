@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 
@@ -14,11 +13,9 @@ SCRAMBLE = (
 
 
 @pytest.fixture
-def scrambling_agent(pytester):
+def scrambling_agent(script_agent):
     """An agent whose columns each hold the right values, but paired into the wrong rows."""
-    script = pytester.path / "scramble.py"
-    script.write_text(SCRAMBLE)
-    return f"cmd:{sys.executable} {script}"
+    return script_agent("scramble", SCRAMBLE)
 
 
 def test_evaluate_only_judges_a_submission_without_running_agents(pytester, run, tiny_suite):
