@@ -15,23 +15,21 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from importlib import metadata
 from pathlib import Path
-from typing import Any
 
-import duckdb
-import yaml
-
-from .agents import QUIET_DBT, dbt_executable
+from .collect import profile_target
+from .dbt import QUIET_DBT, dbt_command, dbt_executable
+from .duckdb_files import checkpoint, sql_string
+from .provenance import version_of
+from .suite import read_jsonl
 
 DEMO_SUITE = Path(__file__).parent / "demo_suite"
 DBT_TIMEOUT_SECONDS = 600
@@ -56,14 +54,9 @@ class DemoBuildError(RuntimeError):
         return (DemoBuildError, (self.instance_id, self.reason, self.output))
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
-
-
 def demo_instance_ids() -> tuple[str, ...]:
     """The demo instance ids, in the order of the demo's spider2-dbt.jsonl."""
-    return tuple(entry["instance_id"] for entry in _read_jsonl(DEMO_SUITE / "spider2-dbt.jsonl"))
+    return tuple(entry["instance_id"] for entry in read_jsonl(DEMO_SUITE / "spider2-dbt.jsonl"))
 
 
 DEMO_INSTANCE_IDS = demo_instance_ids()
@@ -100,13 +93,6 @@ def default_cache_dir() -> Path:
     return Path(base) / "pytest-spider2dbt"
 
 
-def _distribution_version(name: str) -> str:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return "absent"
-
-
 def demo_suite_key() -> str:
     """Name of the cached root: changes with any demo source, this builder, or the dbt/DuckDB versions."""
     digest = hashlib.sha256()
@@ -116,12 +102,13 @@ def demo_suite_key() -> str:
             digest.update(path.read_bytes() + b"\0")
     digest.update(Path(__file__).read_bytes() + b"\0")
     for name in VERSIONED_DISTRIBUTIONS:
-        digest.update(f"{name}=={_distribution_version(name)}\n".encode())
+        digest.update(f"{name}=={version_of(name)}\n".encode())
     return f"demo-{digest.hexdigest()[:16]}"
 
 
-def demo_root(cache_dir: Path | None = None) -> Path:
-    """The Spider2-shaped root of the demo suite (holding ``spider2-dbt/``), built once per cache key."""
+def demo_root(cache_dir: Path | None = None, announce: Callable[[str], None] = lambda text: None) -> Path:
+    """The Spider2-shaped root of the demo suite (holding ``spider2-dbt/``), built once per cache key;
+    `announce` hears what a first build is doing (it takes dbt about half a minute)."""
     cache_dir = Path(cache_dir or default_cache_dir()).absolute()
     root = cache_dir / demo_suite_key()
     if root.is_dir():
@@ -129,6 +116,8 @@ def demo_root(cache_dir: Path | None = None) -> Path:
     cache_dir.mkdir(parents=True, exist_ok=True)
     with _exclusive_lock(cache_dir / f"{root.name}.lock"):
         if not root.is_dir():
+            announce(f"spider2-dbt: building the embedded demo suite with dbt into {root} (first use only; "
+                     "about half a minute)")
             _remove_abandoned_builds(cache_dir, root.name)
             staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(root.name), dir=cache_dir))
             try:
@@ -183,6 +172,8 @@ def _build_root(root: Path) -> None:
 def _write_example(instance_id: str, project: Path) -> None:
     shutil.copytree(DEMO_SUITE / "examples" / instance_id, project)
     database = project / profile_database_path(project)
+    import duckdb
+
     try:
         _load_start_database(database, DEMO_SUITE / "start_data" / database.stem)
     except (duckdb.Error, OSError) as error:
@@ -191,24 +182,23 @@ def _write_example(instance_id: str, project: Path) -> None:
 
 def profile_database_path(project: Path) -> str:
     """The DuckDB ``path`` of the project's default target in its own profiles.yml (e.g. ``./clinic.duckdb``)."""
-    profile_name = yaml.safe_load((project / "dbt_project.yml").read_text(encoding="utf-8"))["profile"]
-    profile = yaml.safe_load((project / "profiles.yml").read_text(encoding="utf-8"))[profile_name]
-    return profile["outputs"][profile["target"]]["path"]
-
-
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+    path = profile_target(project)
+    if path is None:
+        raise DemoBuildError(project.name, f"{project / 'profiles.yml'} names no DuckDB path")
+    return path
 
 
 def _load_start_database(database: Path, data_dir: Path) -> None:
+    import duckdb
+
     with duckdb.connect(str(database)) as connection:
         connection.execute((data_dir / "tables.sql").read_text(encoding="utf-8"))
         for csv_file in sorted(data_dir.glob("*.csv")):
-            connection.execute(f'COPY "{csv_file.stem}" FROM {_sql_string(str(csv_file))} (HEADER true)')
+            connection.execute(f'COPY "{csv_file.stem}" FROM {sql_string(str(csv_file))} (HEADER true)')
 
 
 def _gold_file_name(instance_id: str) -> str:
-    entries = _read_jsonl(DEMO_SUITE / "spider2_eval.jsonl")
+    entries = read_jsonl(DEMO_SUITE / "spider2_eval.jsonl")
     parameters = next(entry for entry in entries if entry["instance_id"] == instance_id)["evaluation"]["parameters"]
     return parameters["gold"]
 
@@ -220,7 +210,7 @@ def _build_gold(instance_id: str, example: Path, gold_instance_dir: Path) -> Non
         write_solution(instance_id, project)
         _run_dbt_build(instance_id, project)
         database = project / profile_database_path(project)
-        _checkpoint(database)
+        checkpoint(database)
         gold_instance_dir.mkdir(parents=True)
         shutil.copy2(database, gold_instance_dir / _gold_file_name(instance_id))
 
@@ -229,7 +219,7 @@ def _run_dbt_build(instance_id: str, project: Path) -> None:
     dbt = dbt_executable()
     if dbt is None:
         raise DemoBuildError(instance_id, f"no dbt executable next to {sys.executable} nor on PATH")
-    command = [dbt, "build", "--project-dir", str(project), "--profiles-dir", str(project)]
+    command = dbt_command("build", project=str(project))
     try:
         # cwd matters: the profile's database path is relative to the working directory.
         completed = subprocess.run(
@@ -250,12 +240,6 @@ def _as_text(output: str | bytes | None) -> str:
     if isinstance(output, bytes):
         return output.decode(errors="replace")
     return output or ""
-
-
-def _checkpoint(database: Path) -> None:
-    """Fold any write-ahead log into the database file so that the file alone is complete."""
-    with duckdb.connect(str(database)) as connection:
-        connection.execute("CHECKPOINT")
 
 
 def _strip_dbt_leftovers(root: Path) -> None:

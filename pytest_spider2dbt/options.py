@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .agents.spec import DEFAULT_MODEL
+
 
 class OptionError(ValueError):
     """A setting has a bad value; the message names where the value came from."""
@@ -20,6 +22,7 @@ class Option:
     default: Any = None
     convert: Callable[[str], Any] = str
     flag: bool = False
+    repeat: bool = False
 
     @property
     def cli(self) -> str:
@@ -49,6 +52,20 @@ def positive_dollars(text: str) -> float:
     if not dollars > 0:
         raise ValueError("must be a positive amount of US dollars")
     return dollars
+
+
+def positive_megabytes(text: str) -> int:
+    megabytes = int(text)
+    if megabytes < 1:
+        raise ValueError("must be a whole number of megabytes, at least 1")
+    return megabytes
+
+
+def sandbox_mode(text: str) -> str:
+    mode = text.strip().lower()
+    if mode not in ("auto", "bwrap", "none"):
+        raise ValueError("must be auto, bwrap or none")
+    return mode
 
 
 def true_or_false(text: str) -> bool:
@@ -130,15 +147,62 @@ OPTIONS = (
     ),
     Option(
         "model",
-        "Model for the claude-code agent (default: sonnet).",
+        f"Model for the claude-code agent (default: {DEFAULT_MODEL}).",
         env="SPIDER2_MODEL",
-        default="sonnet",
+        default=DEFAULT_MODEL,
     ),
     Option(
         "budget",
         "Spending cap in US dollars per instance for the claude-code agent (--max-budget-usd).",
         env="SPIDER2_BUDGET",
         convert=positive_dollars,
+    ),
+    Option(
+        "sandbox",
+        "Where agents run: bwrap (bubblewrap: they see only their workspace), none (as this user, seeing every "
+        "file), or auto (bwrap when it works, else none; the summary says which) (default: auto).",
+        env="SPIDER2_SANDBOX",
+        default="auto",
+        convert=sandbox_mode,
+    ),
+    Option(
+        "sandbox_bind",
+        "Extra path an agent needs inside the sandbox, SRC[:DEST][:ro] (e.g. ~/.claude:ro); repeatable.",
+        env="SPIDER2_SANDBOX_BIND",
+        repeat=True,
+    ),
+    Option(
+        "max_result_mb",
+        "Largest result database collected, in MB; a larger one scores 0 as result_refused (default: 4096).",
+        env="SPIDER2_MAX_RESULT_MB",
+        default=4096,
+        convert=positive_megabytes,
+    ),
+    Option(
+        "judge_timeout",
+        "Seconds the judge may spend reading one instance's tables before it stops with judge_timeout (default: 300).",
+        env="SPIDER2_JUDGE_TIMEOUT",
+        default=300.0,
+        convert=positive_seconds,
+    ),
+    Option(
+        "judge_memory_mb",
+        "Memory DuckDB may use while the judge reads tables, in MB; beyond it: judge_out_of_memory (default: 4096).",
+        env="SPIDER2_JUDGE_MEMORY_MB",
+        default=4096,
+        convert=positive_megabytes,
+    ),
+    Option(
+        "baseline",
+        "An earlier run (its summary.json, or its results folder) to compare with: flips and an exact McNemar test.",
+        env="SPIDER2_BASELINE",
+    ),
+    Option(
+        "clock",
+        "Date agents see (through libfaketime): off (the official protocol), YYYY-MM-DD for every instance, or a "
+        "file of 'instance_id YYYY-MM-DD' lines. The judge is not affected (default: off).",
+        env="SPIDER2_CLOCK",
+        default="off",
     ),
     Option(
         "out",
@@ -159,13 +223,15 @@ def resolve(option: Option, cli_value: Any, environ: Mapping[str, str], ini_valu
     for value, source in candidates:
         if value in (None, "", False, []):
             continue
+        if option.repeat:
+            return tuple(value if isinstance(value, list) else str(value).split())
         if isinstance(value, list):
             value = " ".join(value)
         try:
             return option.convert(value) if isinstance(value, str) else value
         except ValueError as error:
             raise OptionError(f"{source}: {value!r} is not valid: {error}") from None
-    return option.default
+    return () if option.repeat else option.default
 
 
 def resolve_path(value: str | None, base: Path) -> Path | None:

@@ -1,63 +1,46 @@
-"""The pytest side: options, collection of one test per instance, stage fixtures, results and the summary."""
+"""The pytest side, and the only module that knows pytest: options, collection, stage fixtures, reports, display.
+
+Each hook or fixture here hands plain values to a stage (`session` for the run's state and flow, `report` for
+what is shown) and turns what comes back into pytest's terms: a parametrized test, a failure, a report
+attribute that travels to the xdist controller, a terminal line.
+"""
 
 from __future__ import annotations
 
-import json
+import getpass
 import os
+import sys
+import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Generator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
-from . import agents, collect, hookspecs, instance_test, suite, workspace
-from .options import OPTIONS, OptionError, resolve, resolve_path
-from .report import Record, Summary, categorize
-
-if TYPE_CHECKING:
-    from .match import MatchReport
+from . import agents, collect, hookspecs, instances, suite, workspace
+from .agents import AgentContext, AgentOutcome
+from .agents.sandbox import SandboxError, choose_sandbox
+from .categories import Category
+from .clock import ClockError, parse_clock
+from .options import OPTIONS, Option, OptionError, resolve, resolve_path
+from .provenance import collect_provenance, header_lines
+from .report import terminal
+from .report.compare import BaselineError, compare, passes_by_instance, read_baseline
+from .report.records import Record
+from .report.summary import Summary
+from .session import Collected, Mode, Settings, Spider2Session
 
 NODE_ID = "spider2-dbt"
-RECORD_KEY = pytest.StashKey[Record]()
-PHASES_KEY = pytest.StashKey[dict[str, pytest.TestReport]]()
-WORKER_OUTPUT_KEY = "spider2dbt_records"
-
-
-@dataclass
-class Spider2Session:
-    """Everything the plugin knows about this run."""
-
-    suite: suite.Suite
-    agent: agents.AgentSpec
-    timeout: float
-    out_dir: Path
-    strict: bool = False
-    check: bool = False
-    reuse: bool = False
-    rounds: int = 1
-    submission: dict[str, Path] | None = None
-    known_issues: dict[str, suite.KnownIssue] = field(default_factory=dict)
-    records: list[Record] = field(default_factory=list)
-
-    def round_dir(self, round_number: int) -> Path:
-        """Each round is a complete submission folder of its own; one round keeps the plain layout."""
-        return self.out_dir if self.rounds == 1 else self.out_dir / f"round-{round_number}"
-
-    def in_submission(self, instance_id: str) -> bool | None:
-        return None if self.submission is None else instance_id in self.submission
-
-    @property
-    def mode(self) -> str:
-        if self.check:
-            return "preflight (no agent runs)"
-        if self.submission is not None:
-            return f"judging submission: {len(self.submission)} results (no agent runs)"
-        return f"agent: {self.agent} (timeout {self.timeout:g} s), results: {self.out_dir}"
-
-
+RECORD_ATTRIBUTE = "spider2_record"
 SESSION_KEY = pytest.StashKey[Spider2Session]()
+COLLECTED_KEY = pytest.StashKey[Collected]()
+RECORD_KEY = pytest.StashKey[Record]()
+# Options that activate a benchmark run from the ini file; on the command line, any --spider2-* option does.
+ACTIVATING_INI = ("spider2_root", "spider2_demo")
+
+
+# ------------------------------------------------------------------------------------------------ options
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -67,11 +50,14 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("spider2dbt", "Spider2-DBT benchmark")
     for option in OPTIONS:
+        described = f"{option.help} Env: {option.env}." if option.env else option.help
         if option.flag:
-            group.addoption(option.cli, action="store_true", default=None, help=option.help)
-            parser.addini(option.ini, option.help, type="bool", default=False)
+            group.addoption(option.cli, action="store_true", default=None, help=described)
+            parser.addini(option.ini, described, type="bool", default=False)
+        elif option.repeat:
+            group.addoption(option.cli, action="append", metavar=option.name.upper(), default=None, help=described)
+            parser.addini(option.ini, described, type="linelist", default=[])
         else:
-            described = f"{option.help} Env: {option.env}." if option.env else option.help
             group.addoption(option.cli, metavar=option.name.upper(), default=None, help=described)
             parser.addini(option.ini, described, default=None)
 
@@ -84,41 +70,168 @@ def setting(config: pytest.Config, name: str) -> Any:
         raise pytest.UsageError(str(error)) from None
 
 
+def benchmark_requested(config: pytest.Config) -> bool:
+    """A benchmark run is asked for on the command line or in the ini file; an environment variable alone
+    (an exported SPIDER2_ROOT) configures such a run but never turns someone else's test run into one."""
+    on_command_line = any(config.getoption(option.cli) not in (None, False, []) for option in OPTIONS)
+    return on_command_line or any(config.getini(name) for name in ACTIVATING_INI)
+
+
+def check_rootdir_not_moved(config: pytest.Config) -> None:
+    """`--spider2-root ~/Spider2` (with a space) reaches pytest before this plugin's options are known, so pytest
+    takes the value for a test path when it picks the rootdir and ini file. Refuse when that changed them."""
+    spaced = [option for option in OPTIONS if not option.flag and spaced_value(config, option)]
+    if not spaced:
+        return
+    try:
+        from _pytest.config.findpaths import determine_setup
+    except ImportError:
+        return
+    rootpath, inipath, _, _ = determine_setup(
+        inifile=config.option.inifilename, override_ini=config.option.override_ini,
+        args=config.option.file_or_dir or [], rootdir_cmd_arg=config.option.rootdir or None,
+        invocation_dir=config.invocation_params.dir,
+    )
+    if (rootpath, inipath) != (config.rootpath, config.inipath):
+        option = spaced[0]
+        raise pytest.UsageError(
+            f"{option.cli} {spaced_value(config, option)} (with a space) made pytest take the value for a test path "
+            f"when it chose the rootdir ({config.rootpath} instead of {rootpath}) and ini file, so your own settings "
+            f"are not used. Write it with '=': {option.cli}={spaced_value(config, option)}"
+        )
+
+
+def spaced_value(config: pytest.Config, option: Option) -> str | None:
+    args = list(config.invocation_params.args)
+    for position, arg in enumerate(args[:-1]):
+        if arg == option.cli:
+            return str(args[position + 1])
+    return None
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    if not benchmark_requested(config):
+        return
+    check_rootdir_not_moved(config)
     root_value, demo = setting(config, "root"), setting(config, "demo")
     if not root_value and not demo:
-        return
+        raise pytest.UsageError("no Spider2 suite to run: give --spider2-root PATH (or SPIDER2_ROOT) or --spider2-demo")
     if root_value and demo:
         raise pytest.UsageError("--spider2-root and --spider2-demo exclude each other: pick the suite to run")
     if setting(config, "check") and setting(config, "results"):
         raise pytest.UsageError("--spider2-check and --spider2-results exclude each other: both run no agent")
     try:
-        config.stash[SESSION_KEY] = start_session(config, demo_suite_root() if demo else root_value)
-    except (agents.AgentSpecError, suite.SuiteError, collect.SubmissionError) as error:
+        state = start_session(config, demo_root() if demo else Path(root_value))
+    except (agents.AgentSpecError, suite.SuiteError, collect.SubmissionError, collect.FolderError, SandboxError,
+            BaselineError, ClockError) as error:
         raise pytest.UsageError(str(error)) from None
+    config.stash[SESSION_KEY] = state
+    config.pluginmanager.register(BuiltinAgent(state), "spider2dbt-builtin-agent")
+    config.pluginmanager.register(Display(state, config), "spider2dbt-display")
     config.addinivalue_line("markers", "spider2: a Spider2-DBT benchmark instance")
 
 
-def start_session(config: pytest.Config, root: str | Path) -> Spider2Session:
+def demo_root() -> Path:
+    from . import demo
+
+    try:
+        return demo.demo_root(announce=lambda text: print(text, file=sys.stderr, flush=True))
+    except demo.DemoBuildError as error:
+        raise pytest.UsageError(f"the embedded demo suite could not be built: {error}") from None
+
+
+def start_session(config: pytest.Config, root: Path) -> Spider2Session:
     base = config.invocation_params.dir
+    loaded = suite.load_suite(resolve_path(str(root), base) or root)
     agent = agents.parse_agent_spec(setting(config, "agent"), model=setting(config, "model"),
                                     budget_usd=setting(config, "budget"))
+    import_roots = tuple(dict.fromkeys([base, config.rootpath]))
+    python_path = import_roots
     if agent.kind == "python":
-        agents.load_callable(agent.value)
-    loaded = suite.load_suite(resolve_path(str(root), base))
+        agents.load_callable(agent.value, import_roots)
+        python_path = tuple(dict.fromkeys([*import_roots, *filter(None, [agents.module_root(agent.value)])]))
     results_dir = resolve_path(setting(config, "results"), base)
-    return Spider2Session(
-        suite=loaded,
+    out_dir = resolve_path(setting(config, "out"), config.rootpath)
+    assert out_dir is not None
+    if results_dir is not None and not setting_given(config, "out"):
+        out_dir = results_dir
+    hidden = hidden_paths(config, loaded.root, out_dir, results_dir)
+    settings = Settings(
         agent=agent,
         timeout=setting(config, "timeout"),
-        out_dir=resolve_path(setting(config, "out"), config.rootpath),
+        out_dir=out_dir,
         strict=setting(config, "strict"),
-        check=setting(config, "check"),
-        reuse=setting(config, "reuse"),
         rounds=setting(config, "rounds"),
-        submission=collect.read_submission(results_dir) if results_dir else None,
-        known_issues=known_issues(config, loaded),
+        reuse=setting(config, "reuse"),
+        max_result_mb=setting(config, "max_result_mb"),
+        judge_timeout=setting(config, "judge_timeout"),
+        judge_memory_mb=setting(config, "judge_memory_mb"),
+        submission_dir=results_dir,
+        check=setting(config, "check"),
+        baseline=resolve_path(setting(config, "baseline"), base),
+        clock=parse_clock(setting(config, "clock"), base, [i.instance_id for i in loaded.instances]),
+        python_path=python_path,
+        hidden=hidden,
     )
+    sandbox = choose_sandbox(setting(config, "sandbox"), binds=setting(config, "sandbox_bind"), hidden=hidden,
+                             read_only=python_path)
+    check_agent_can_start(settings, loaded)
+    state = Spider2Session(
+        settings=settings,
+        suite=loaded,
+        sandbox=sandbox,
+        provenance=collect_provenance(
+            suite_root=loaded.root, instruction_file=loaded.instructions_path,
+            evaluation_file=loaded.evaluation_path, agent=str(agent) if settings.mode is Mode.RUN else "",
+            isolation=sandbox.isolation if settings.mode is Mode.RUN else "", clock=settings.clock.label,
+            verdict="strict" if settings.strict else "official", command_line=list(config.invocation_params.args),
+        ),
+        known_issues=known_issues(config, loaded),
+        submission=collect.read_submission(results_dir) if results_dir else None,
+    )
+    if settings.baseline is not None:
+        read_baseline(settings.baseline)
+    if state.mode is not Mode.PREFLIGHT:
+        state.open_folders()
+    return state
+
+
+def setting_given(config: pytest.Config, name: str) -> bool:
+    option = next(o for o in OPTIONS if o.name == name)
+    from_env = bool(option.env and os.environ.get(option.env))
+    return bool(config.getoption(option.cli) or from_env or config.getini(option.ini))
+
+
+def hidden_paths(config: pytest.Config, suite_root: Path, out_dir: Path, results_dir: Path | None) -> tuple[Path, ...]:
+    """Paths whose names must never reach an agent: the Spider2 tree, results, pytest's temp base, the demo cache."""
+    from . import demo
+
+    temp_root = Path(os.environ.get("PYTEST_DEBUG_TEMPROOT") or tempfile.gettempdir()).resolve()
+    candidates = [suite_root, out_dir, results_dir, temp_root / f"pytest-of-{current_user()}",
+                  demo.default_cache_dir(), config.option.basetemp and Path(config.option.basetemp)]
+    return tuple(dict.fromkeys(Path(os.path.realpath(p)) for p in candidates if p))
+
+
+def current_user() -> str:
+    try:
+        return getpass.getuser()
+    except (ImportError, KeyError, OSError):
+        return "unknown"
+
+
+def check_agent_can_start(settings: Settings, loaded: suite.Suite) -> None:
+    if settings.mode is not Mode.RUN:
+        return
+    if settings.agent.kind == "reference":
+        from . import demo
+
+        if not {i.instance_id for i in loaded.instances} <= set(demo.DEMO_INSTANCE_IDS):
+            raise agents.AgentSpecError("the reference agent only solves the embedded demo suite: run it with "
+                                        "--spider2-demo")
+    path = agents.environment.agent_path(os.environ.get("PATH", ""))
+    problem = agents.startup_problem(settings.agent, {"PATH": path})
+    if problem:
+        raise agents.AgentSpecError(f"--spider2-agent {settings.agent}: {problem}")
 
 
 def known_issues(config: pytest.Config, loaded: suite.Suite) -> dict[str, suite.KnownIssue]:
@@ -134,36 +247,23 @@ def known_issues(config: pytest.Config, loaded: suite.Suite) -> dict[str, suite.
     return issues
 
 
-def demo_suite_root() -> Path:
-    from . import demo
-
-    try:
-        return demo.demo_root()
-    except demo.DemoBuildError as error:
-        raise pytest.UsageError(f"the embedded demo suite could not be built: {error}") from None
+def session_of(config: pytest.Config) -> Spider2Session:
+    return config.stash[SESSION_KEY]
 
 
-def spider2_session(config: pytest.Config) -> Spider2Session | None:
-    return config.stash.get(SESSION_KEY, None)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if SESSION_KEY in config.stash:
+        session_of(config).close()
 
 
-def pytest_report_header(config: pytest.Config) -> list[str] | None:
-    session = spider2_session(config)
-    if session is None:
-        return None
-    return [
-        f"spider2-dbt suite: {session.suite.root} ({len(session.suite.instances)} instances)",
-        f"spider2-dbt {session.mode}",
-        f"spider2-dbt verdict: {'strict (whole rows)' if session.strict else 'official'}",
-    ]
+# --------------------------------------------------------------------------------------------- collection
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
     """Never import anything from the Spider2 tree (its vendored dbt packages ship pytest files of their own)."""
-    session = spider2_session(config)
-    if session is None:
+    if SESSION_KEY not in config.stash:
         return None
-    if collection_path.is_relative_to(session.suite.root):
+    if collection_path.is_relative_to(session_of(config).suite.root):
         return True
     if config.args_source is not pytest.Config.ArgsSource.ARGS:
         return True  # a benchmark run collects the instances only, unless test paths are named explicitly
@@ -171,43 +271,52 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 
 
 class InstanceModule(pytest.Module):
-    """The collector holding the instance test; its node id is fixed so `--lf` and xdist see stable ids."""
+    """The collector of the instance test. Its node id is fixed; its path is the rootdir, an existing folder
+    holding every path a node id names, so `--lf` keeps it whenever anything failed last time."""
 
-    def _getobj(self):
-        return instance_test
+    def _getobj(self) -> Any:
+        return instances
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_make_collect_report(collector: pytest.Collector):
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
     report = yield
-    session = spider2_session(collector.config)
-    if session is not None and isinstance(collector, pytest.Session) and report.passed:
-        report.result.append(
-            InstanceModule.from_parent(collector, path=Path(instance_test.__file__), nodeid=NODE_ID)
-        )
+    if SESSION_KEY in collector.config.stash and isinstance(collector, pytest.Session) and report.passed:
+        report.result.append(InstanceModule.from_parent(collector, path=collector.config.rootpath, nodeid=NODE_ID))
     return report
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if metafunc.function is not instance_test.test_instance:
+    if metafunc.function is not instances.test_instance or SESSION_KEY not in metafunc.config.stash:
         return
-    session = spider2_session(metafunc.config)
+    state = session_of(metafunc.config)
     params = [
-        pytest.param(i.instance_id, id=i.instance_id, marks=marks_for(session, i.instance_id))
-        for i in session.suite.instances
+        pytest.param(i.instance_id, id=i.instance_id, marks=marks_for(state, i.instance_id))
+        for i in state.suite.instances
     ]
     metafunc.parametrize("spider2_instance_id", params)
-    if session.rounds > 1:
-        rounds = range(1, session.rounds + 1)
+    if state.settings.rounds > 1:
+        rounds = range(1, state.settings.rounds + 1)
         metafunc.parametrize("spider2_round", rounds, ids=[f"round-{n}" for n in rounds])
 
 
-def marks_for(session: Spider2Session, instance_id: str) -> list[pytest.MarkDecorator]:
-    issue = session.known_issues.get(instance_id)
-    if issue is None or session.check:
+def marks_for(state: Spider2Session, instance_id: str) -> list[pytest.MarkDecorator]:
+    issue = state.known_issues.get(instance_id)
+    if issue is None or state.mode is Mode.PREFLIGHT:
         return []
     reason = f"{instance_id}: {issue.reason} [{issue.source}]"
-    return [pytest.mark.skip(reason=reason) if issue.action == "skip" else pytest.mark.xfail(reason=reason, strict=False)]
+    if issue.action == "skip":
+        return [pytest.mark.skip(reason=reason)]
+    return [pytest.mark.xfail(reason=reason, strict=False)]
+
+
+def is_instance(item: pytest.Item) -> bool:
+    return item.nodeid.startswith(NODE_ID + "::")
+
+
+# ----------------------------------------------------------------------------------------------- fixtures
 
 
 @pytest.fixture
@@ -219,29 +328,13 @@ def spider2_round() -> int:
 @pytest.fixture
 def spider2_instance(request: pytest.FixtureRequest, spider2_instance_id: str, spider2_round: int) -> suite.Instance:
     """The parsed instance; a problem of the instance itself (no example, no gold) fails it here."""
-    session = spider2_session(request.config)
-    instance = session.suite.by_id()[spider2_instance_id]
-    if instance.problem and not session.check:
-        request.node.stash[RECORD_KEY] = new_record(
-            session, instance, spider2_round, category=instance.problem_category, message=instance.problem
-        )
-        pytest.fail(instance.problem, pytrace=False)
+    state = session_of(request.config)
+    instance = state.instance(spider2_instance_id)
+    if instance.problem and instance.problem_category and state.mode is not Mode.PREFLIGHT:
+        record = state.new_record(instance, spider2_round, instance.problem_category, message=instance.problem)
+        request.node.stash[RECORD_KEY] = record
+        pytest.fail(f"{instance.instance_id}: {record.category} — {instance.problem}", pytrace=False)
     return instance
-
-
-def new_record(session: Spider2Session, instance: suite.Instance, round_number: int, **fields: Any) -> Record:
-    """A record of this run for one instance; `fields` fill in what is known of its result."""
-    values: dict[str, Any] = {
-        "category": "config_error", "score": 0, "strict_score": 0, "agent": str(session.agent), "agent_seconds": 0.0,
-    }
-    values.update(fields)
-    return Record(
-        instance_id=instance.instance_id,
-        in_submission=session.in_submission(instance.instance_id),
-        gold_present=instance.gold_path is not None and instance.gold_path.is_file(),
-        round=round_number,
-        **values,
-    )
 
 
 @pytest.fixture
@@ -257,226 +350,261 @@ def spider2_workspace(spider2_instance: suite.Instance, tmp_path_factory: pytest
 @pytest.fixture
 def spider2_agent_run(
     request: pytest.FixtureRequest, spider2_instance: suite.Instance, spider2_round: int
-) -> agents.AgentOutcome | None:
-    """Run the configured agent (or a `pytest_spider2dbt_run_agent` hook) in the workspace; None when only judging."""
-    session = spider2_session(request.config)
-    if session.submission is not None or session.check:
+) -> AgentOutcome | None:
+    """Run the agent (a `pytest_spider2dbt_run_agent` hook, else `--spider2-agent`) in the workspace; None when
+    no agent runs (judging a submission, preflight)."""
+    state = session_of(request.config)
+    if state.mode is not Mode.RUN:
         return None
-    round_dir = session.round_dir(spider2_round)
-    if session.reuse and collect.filed_result(round_dir, spider2_instance.instance_id):
-        return agents.AgentOutcome(agent="reused", returncode=0, timed_out=False, seconds=0.0, reused=True)
+    reused = state.reused_outcome(spider2_instance, spider2_round)
+    if reused is not None:
+        return reused
     project_dir: Path = request.getfixturevalue("spider2_workspace")
-    context = agent_context(session, spider2_instance, project_dir, round_dir / "logs" / spider2_instance.instance_id)
-    configured = agents.builtin_runner(session.agent)
-    hook_ran = False
-
-    def run(ctx: agents.AgentContext) -> int | None:
-        nonlocal hook_ran
-        status = request.config.hook.pytest_spider2dbt_run_agent(context=ctx)
-        hook_ran = status is not None
-        return configured(ctx, spider2_instance) if status is None else status
-
-    outcome = agents.run_agent(str(session.agent), run, context)
-    if hook_ran:
-        outcome.agent = "pytest_spider2dbt_run_agent hook"
+    context = state.agent_context(spider2_instance, project_dir, spider2_round)
+    started = time.monotonic()
+    value = request.config.hook.pytest_spider2dbt_run_agent(context=context)
+    outcome = state.agent_outcome(value, context, started)
+    stop = state.repeated_start_failure(outcome)
+    if stop:
+        request.session.shouldstop = stop
     return outcome
-
-
-def agent_context(
-    session: Spider2Session, instance: suite.Instance, project_dir: Path, log_dir: Path
-) -> agents.AgentContext:
-    db_path = collect.target_db_path(project_dir) or project_dir / f"{instance.instance_id}.duckdb"
-    clear_logs(log_dir)
-    return agents.AgentContext(
-        instance_id=instance.instance_id,
-        instruction=instance.instruction,
-        project_dir=project_dir,
-        db_path=db_path,
-        log_dir=log_dir,
-        deadline=time.monotonic() + session.timeout,
-        env=agents.agent_environment(instance, project_dir, db_path),
-    )
-
-
-def clear_logs(log_dir: Path) -> None:
-    if log_dir.is_dir():
-        for log in log_dir.iterdir():
-            log.unlink()
 
 
 @pytest.fixture
 def spider2_result(
     request: pytest.FixtureRequest,
     spider2_instance: suite.Instance,
-    spider2_agent_run: agents.AgentOutcome | None,
+    spider2_agent_run: AgentOutcome | None,
     spider2_round: int,
 ) -> Path | None:
-    """The result database: filed in the results folder after the agent, or read from `--spider2-results`."""
-    session = spider2_session(request.config)
-    if session.check:
-        return None
-    if session.submission is not None:
-        return session.submission.get(spider2_instance.instance_id)
-    round_dir = session.round_dir(spider2_round)
-    if spider2_agent_run is not None and spider2_agent_run.reused:
-        return collect.filed_result(round_dir, spider2_instance.instance_id)
-    found = collect.find_result_db(request.getfixturevalue("spider2_workspace"))
-    if found is None:
-        return None
-    return collect.file_result(round_dir, spider2_instance.instance_id, found)
+    """The result database to judge: collected from the workspace, or read from `--spider2-results`."""
+    state = session_of(request.config)
+    needs_workspace = state.mode is Mode.RUN and not (spider2_agent_run and spider2_agent_run.reused)
+    project_dir = request.getfixturevalue("spider2_workspace") if needs_workspace else None
+    collected = state.collect(spider2_instance, project_dir, spider2_agent_run, spider2_round)
+    request.node.stash[COLLECTED_KEY] = collected
+    return collected.path
 
 
 @pytest.fixture
-def spider2_judge(request: pytest.FixtureRequest, spider2_round: int) -> Callable[..., Any]:
+def spider2_judge(request: pytest.FixtureRequest, spider2_round: int) -> Callable[..., Record]:
     """A callable that judges an instance like the official evaluator, records it and fails with the report."""
-    session = spider2_session(request.config)
+    state = session_of(request.config)
 
-    def judge(instance: suite.Instance, outcome: agents.AgentOutcome | None, result: Path | None) -> Any:
+    def judge(instance: suite.Instance, outcome: AgentOutcome | None, result: Path | None) -> Record:
         __tracebackhide__ = True
-        if session.check:
-            return check_instance(request.node, session, instance, spider2_round)
-        report = judge_instance(instance, result)
-        record = new_record(
-            session,
-            instance,
-            spider2_round,
-            category=categorize(report.category, outcome),
-            score=report.score,
-            strict_score=report.strict_score,
-            agent=outcome.agent if outcome else "",
-            agent_seconds=outcome.seconds if outcome else 0.0,
-            message=report.message,
-            cost_usd=outcome.cost_usd if outcome else None,
-            turns=outcome.turns if outcome else None,
-        )
-        keep_record(request.node, record)
-        if not (report.strict_score if session.strict else report.score):
-            pytest.fail(failure_text(report, outcome, record, result), pytrace=False)
-        return report
+        collected = request.node.stash.get(COLLECTED_KEY, Collected())
+        if collected.path != result:
+            collected = Collected(path=result)
+        if state.mode is Mode.PREFLIGHT:
+            verdict = state.preflight(instance, spider2_round)
+        else:
+            project_dir = request.getfixturevalue("spider2_workspace") if state.mode is Mode.RUN and not (
+                outcome and outcome.reused) else None
+            verdict = state.judge(instance, collected, outcome, spider2_round, project_dir)
+        request.node.stash[RECORD_KEY] = verdict.record
+        request.node.stash[COLLECTED_KEY] = verdict.collected
+        if verdict.failure:
+            pytest.fail(verdict.failure, pytrace=False)
+        return verdict.record
 
     return judge
 
 
-def keep_record(item: pytest.Item, record: Record) -> None:
-    item.stash[RECORD_KEY] = record
-    item.user_properties.extend(record.junit_properties())
+class BuiltinAgent:
+    """The plugin's own `pytest_spider2dbt_run_agent`: the agent of `--spider2-agent`, registered to run last."""
+
+    def __init__(self, state: Spider2Session) -> None:
+        self.state = state
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_spider2dbt_run_agent(self, context: AgentContext) -> AgentOutcome:
+        instance = self.state.instance(context.instance_id)
+        return agents.run_builtin(self.state.settings.agent, context, instance)
 
 
-def judge_instance(instance: suite.Instance, result: Path | None) -> MatchReport:
-    from .match import duckdb_match  # pandas loads only when something is judged
-
-    checks = instance.checks
-    return duckdb_match(
-        str(result) if result else str(instance.example_dir / "<no result database>"),
-        str(instance.gold_path),
-        checks.condition_tabs,
-        checks.condition_cols,
-        checks.ignore_orders,
-        instance_id=instance.instance_id,
-    )
-
-
-def check_instance(item: pytest.Item, session: Spider2Session, instance: suite.Instance, round_number: int) -> None:
-    __tracebackhide__ = True
-    from . import preflight
-
-    hygiene = preflight.inspect(instance)
-    problems = hygiene.problems()
-    category = instance.problem_category or ("config_error" if problems else "passed")
-    keep_record(item, new_record(session, instance, round_number, category=category, agent="", hygiene=hygiene.as_dict(),
-                                 message="; ".join(problems)))
-    if problems:
-        pytest.fail(f"{instance.instance_id}: " + "; ".join(problems), pytrace=False)
-
-
-def failure_text(report: MatchReport, outcome: agents.AgentOutcome | None, record: Record, result: Path | None) -> str:
-    parts = [f"{record.instance_id}: {record.category}"] if record.category != report.category else []
-    if outcome is not None:
-        parts.append(outcome.describe())
-    if result is None:
-        parts.append("no result database: the agent left no DuckDB file in its workspace"
-                     if record.in_submission is None else "no result database: the instance is not in the submission")
-    parts.append(str(report))
-    if outcome is not None and outcome.failed:
-        parts.append(outcome.log_tail())
-    return "\n".join(p for p in parts if p)
+# ------------------------------------------------------------------------------------------------ reports
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """When an instance's outcome is known, file its record and send it with the report (to the controller)."""
     report = yield
-    if not item.nodeid.startswith(NODE_ID + "::"):
+    if SESSION_KEY not in item.config.stash or not is_instance(item):
         return report
-    phases = item.stash.setdefault(PHASES_KEY, {})
-    phases[report.when] = report
-    if report.when != "teardown":
-        return report
-    session = spider2_session(item.config)
-    record = item.stash.get(RECORD_KEY, None) or record_of_unrun(session, item)
-    if not any(name == "instance_id" for name, _ in item.user_properties):
+    decisive = report.when == "call" or (report.when == "setup" and not report.passed)
+    if decisive:
+        state = session_of(item.config)
+        record = finished_record(state, item, report, call)
+        try:
+            state.file(record, item.stash.get(COLLECTED_KEY, Collected()))
+        except OSError as error:
+            record.category = Category.HARNESS_ERROR
+            record.message = f"the results folder could not be written: {error}"
         item.user_properties.extend(record.junit_properties())
         report.user_properties = list(item.user_properties)
-    record.outcome = outcome_of(phases)
-    session.records.append(record)
+        setattr(report, RECORD_ATTRIBUTE, record.to_dict())
     return report
 
 
-def record_of_unrun(session: Spider2Session, item: pytest.Item) -> Record:
-    """The record of an instance that never reached the judge (skipped by a mark, or broken before it)."""
-    params = item.callspec.params
-    instance = session.suite.by_id()[params["spider2_instance_id"]]
-    issue = session.known_issues.get(instance.instance_id)
-    return new_record(
-        session,
-        instance,
-        params.get("spider2_round", 1),
-        category=instance.problem_category or "skipped",
-        message=instance.problem or (issue.reason if issue else ""),
-    )
+def finished_record(state: Spider2Session, item: pytest.Item, report: pytest.TestReport,
+                    call: pytest.CallInfo[None]) -> Record:
+    """The judge's record, or the record of an instance that never reached the judge (skipped, or broken)."""
+    record = item.stash.get(RECORD_KEY, None)
+    if record is None:
+        instance_id, round_number = item_ids(item)
+        instance = state.instance(instance_id)
+        if report.skipped and not hasattr(report, "wasxfail"):
+            record = state.new_record(instance, round_number, Category.SKIPPED, message=skip_reason(report))
+        else:
+            record = state.new_record(instance, round_number, Category.HARNESS_ERROR, message=error_line(call))
+    record.outcome = outcome_of(report)
+    return record
 
 
-def outcome_of(phases: dict[str, pytest.TestReport]) -> str:
-    setup, call = phases.get("setup"), phases.get("call")
-    decisive = call if call is not None else setup
-    if decisive is None:
+def item_ids(item: pytest.Item) -> tuple[str, int]:
+    params = item.callspec.params  # type: ignore[attr-defined]
+    return params["spider2_instance_id"], params.get("spider2_round", 1)
+
+
+def outcome_of(report: pytest.TestReport) -> str:
+    if hasattr(report, "wasxfail"):
+        return "xfailed" if report.skipped else "xpassed"
+    if report.when == "setup" and report.failed:
         return "error"
-    if hasattr(decisive, "wasxfail"):
-        return "xpassed" if decisive.passed else "xfailed"
-    if decisive is setup and setup.failed:
-        return "error"
-    return decisive.outcome
+    return report.outcome
+
+
+def skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    return str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr or "")
+
+
+def error_line(call: pytest.CallInfo[None]) -> str:
+    if call.excinfo is None:
+        return "the harness failed before the judge ran"
+    return f"the harness failed: {call.excinfo.typename}: {' '.join(str(call.excinfo.value).split())[:300]}"
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    state = spider2_session(session.config)
-    workeroutput = getattr(session.config, "workeroutput", None)
-    if state is not None and workeroutput is not None:
-        workeroutput[WORKER_OUTPUT_KEY] = json.dumps([r.to_dict() for r in state.records])
+    if SESSION_KEY in session.config.stash and not hasattr(session.config, "workerinput"):
+        session_of(session.config).finish()
 
 
-@pytest.hookimpl(optionalhook=True)
-def pytest_testnodedown(node, error) -> None:
-    """xdist controller: merge a finished worker's records."""
-    state = spider2_session(node.config)
-    output = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT_KEY)
-    if state is not None and output:
-        state.records.extend(Record(**r) for r in json.loads(output))
+class Display:
+    """The controller's view of the sweep: which instances run, progress lines, the end summary."""
 
+    def __init__(self, state: Spider2Session, config: pytest.Config) -> None:
+        self.state = state
+        self.config = config
+        self.running: dict[str, float] = {}
+        self.durations: list[float] = []
+        self.concurrency = 1
+        self.total = 0
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
-    state = spider2_session(config)
-    if state is None or hasattr(config, "workerinput") or not state.records:
-        return
-    summary = Summary(state.records, rounds=state.rounds)
-    terminalreporter.section("Spider2-DBT")
-    if state.check:
-        from . import preflight
+    def terminal(self) -> Any:
+        return self.config.pluginmanager.get_plugin("terminalreporter")
 
-        rows = {r.instance_id: preflight.Hygiene(**r.hygiene) for r in state.records if r.hygiene}
-        for line in preflight.table(rows):
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        self.total = sum(map(is_instance, items))
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        self.total = sum(nodeid.startswith(NODE_ID + "::") for nodeid in ids)
+
+    def pytest_runtest_logstart(self, nodeid: str) -> None:
+        if nodeid.startswith(NODE_ID + "::"):
+            self.running[nodeid] = time.monotonic()
+            self.concurrency = max(self.concurrency, len(self.running))
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if not report.nodeid.startswith(NODE_ID + "::"):
+            return
+        data = getattr(report, RECORD_ATTRIBUTE, None)
+        if data is None and report.when == "???":
+            data = self.crashed(report).to_dict()
+        if data is None:
+            return
+        record = Record.from_dict(data)
+        self.state.records[report.nodeid] = record
+        started = self.running.pop(report.nodeid, None)
+        if started is not None:
+            self.durations.append(time.monotonic() - started)
+        self.show_progress(record)
+
+    def crashed(self, report: pytest.TestReport) -> Record:
+        """An xdist worker died while running the instance: a harness error, filed by the controller."""
+        name = report.nodeid.split("[", 1)[1].rstrip("]")
+        instance_id, _, round_part = name.partition("-round-")
+        instance = self.state.instance(instance_id)
+        record = self.state.new_record(instance, int(round_part or 1), Category.HARNESS_ERROR, outcome="failed",
+                                       message=f"the worker running it crashed: {report.longrepr}")
+        self.state.file(record, Collected())
+        return record
+
+    def show_progress(self, record: Record) -> None:
+        terminal_reporter = self.terminal()
+        if terminal_reporter is None or self.total <= 1:
+            return
+        now = time.monotonic()
+        running = {nodeid.split("[", 1)[1].rstrip("]"): now - start for nodeid, start in self.running.items()}
+        done = len(self.state.records)
+        estimate = terminal.eta(self.durations, self.total - done, self.concurrency)
+        terminal_reporter.write_line(terminal.progress_line(record, done, self.total, running, estimate))
+
+    def pytest_report_header(self, config: pytest.Config) -> list[str]:
+        state = self.state
+        lines = [f"spider2-dbt suite: {state.suite.root} ({len(state.suite.instances)} instances)"]
+        if state.mode is Mode.PREFLIGHT:
+            lines.append("spider2-dbt preflight (no agent runs)")
+        elif state.mode is Mode.JUDGE:
+            assert state.submission is not None
+            lines.append(f"spider2-dbt judging submission: {len(state.submission)} results (no agent runs); "
+                         f"summary: {state.settings.out_dir}")
+        else:
+            lines.append(f"spider2-dbt agent: {state.settings.agent} (timeout {state.settings.timeout:g} s), "
+                         f"results: {state.settings.out_dir}")
+            lines.append(f"spider2-dbt isolation: {state.sandbox.isolation}")
+        lines.append(f"spider2-dbt verdict: {'strict (whole rows)' if state.settings.strict else 'official'}"
+                     f"; clock: {state.settings.clock.label}")
+        return lines + header_lines(state.provenance)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        state = self.state
+        if hasattr(self.config, "workerinput") or not state.records:
+            return
+        terminalreporter.section("Spider2-DBT")
+        if state.mode is Mode.PREFLIGHT:
+            for line in state.preflight_table():
+                terminalreporter.write_line(line)
+            return
+        run = Summary(tuple(state.records.values()), strict=state.settings.strict)
+        for line in terminal.summary_lines(run):
             terminalreporter.write_line(line)
-        return
-    for line in summary.lines():
-        terminalreporter.write_line(line)
-    path = summary.write(state.out_dir)
-    terminalreporter.write_line(f"  results: {state.out_dir}  (summary: {path.name})")
+        for line in self.folder_lines(run):
+            terminalreporter.write_line(line)
+        for line in self.baseline_lines(run):
+            terminalreporter.write_line(line)
+
+    def folder_lines(self, run: Summary) -> list[str]:
+        lines = []
+        for round_number in range(1, self.state.settings.rounds + 1):
+            records = self.state.folder_records(round_number)
+            folder = Summary(tuple(records), strict=self.state.settings.strict)
+            same = {r.key for r in records} == {r.key for r in run.records if r.round == round_number}
+            shown = self.state.round_dir(round_number)
+            lines += terminal.folder_lines(folder, str(shown), same_as_run=same)
+        logs = self.state.settings.out_dir / "logs" if self.state.settings.rounds == 1 else self.state.settings.out_dir
+        if self.state.mode is Mode.RUN:
+            lines.append(f"  agent logs: {logs}")
+        return lines
+
+    def baseline_lines(self, run: Summary) -> list[str]:
+        baseline = self.state.settings.baseline
+        if baseline is None:
+            return []
+        comparison = compare(passes_by_instance(run.records), read_baseline(baseline))
+        return terminal.baseline_lines(comparison.newly_passing, comparison.newly_failing, comparison.p_value,
+                                       str(baseline))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .collect import find_result_db, target_db_path
-from .match import duckdb_match
+from .collect import DEFAULT_MAX_RESULT_MB, locate_result, target_db_path
+from .judge import judge_instance
 from .suite import Instance
 
 COLUMNS = ("example", "start_db", "gold", "gold_name", "packages", "free_pass")
@@ -36,7 +36,8 @@ class Hygiene:
 
 def inspect(instance: Instance) -> Hygiene:
     example = instance.example_dir
-    start = find_result_db(example) if example.is_dir() else None
+    found = locate_result(example, DEFAULT_MAX_RESULT_MB * 2**20) if example.is_dir() else None
+    start = found if isinstance(found, Path) else None
     gold = instance.gold_path
     gold_present = gold is not None and gold.is_file()
     return Hygiene(
@@ -67,12 +68,7 @@ def packages_status(example: Path) -> str:
 def free_pass_status(instance: Instance, start: Path | None) -> str:
     if start is None or instance.checks is None:
         return "-"
-    checks = instance.checks
-    report = duckdb_match(
-        str(start), str(instance.gold_path), checks.condition_tabs, checks.condition_cols, checks.ignore_orders,
-        instance_id=instance.instance_id,
-    )
-    return "yes" if report.score else "no"
+    return "yes" if judge_instance(instance, start).score else "no"
 
 
 def table(rows: dict[str, Hygiene]) -> list[str]:
@@ -80,4 +76,7 @@ def table(rows: dict[str, Hygiene]) -> list[str]:
     header = ("instance", *COLUMNS)
     body = [(instance_id, *asdict(h).values()) for instance_id, h in sorted(rows.items())]
     widths = [max(len(str(row[i])) for row in [header, *body]) for i in range(len(header))]
-    return ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [header, *body]]
+    return [
+        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *body]
+    ]

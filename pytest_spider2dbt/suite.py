@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .categories import Category
+
 INSTRUCTIONS = Path("examples") / "spider2-dbt.jsonl"
 EVALUATION = Path("evaluation_suite") / "gold" / "spider2_eval.jsonl"
 
@@ -36,7 +38,7 @@ class Instance:
     checks: Checks | None
     suite_root: Path
     problem: str | None = None
-    problem_category: str | None = None
+    problem_category: Category | None = None
 
     @property
     def gold_path(self) -> Path | None:
@@ -50,6 +52,14 @@ class Suite:
 
     def by_id(self) -> dict[str, Instance]:
         return {instance.instance_id: instance for instance in self.instances}
+
+    @property
+    def instructions_path(self) -> Path:
+        return self.root / INSTRUCTIONS
+
+    @property
+    def evaluation_path(self) -> Path:
+        return self.root / EVALUATION
 
 
 def resolve_suite_root(path: Path) -> Path:
@@ -141,21 +151,25 @@ def build_instance(
 ) -> Instance:
     example_dir = suite_root / "examples" / instance_id
     gold_dir = suite_root / "evaluation_suite" / "gold" / instance_id
-    problem, category, checks = None, None, None
+    problem: str | None = None
+    category: Category | None = None
+    checks = None
     if instruction is None:
-        problem, category = f"{instance_id} has an evaluator entry in {evaluation_path} but no instruction in {instructions_path}", "config_error"
+        problem = f"{instance_id} has an evaluator entry in {evaluation_path} but no instruction in {instructions_path}"
+        category = Category.CONFIG_ERROR
     elif evaluation is None:
-        problem, category = f"{instance_id} has no evaluator entry in {evaluation_path}; it cannot be judged", "config_error"
+        problem = f"{instance_id} has no evaluator entry in {evaluation_path}; it cannot be judged"
+        category = Category.CONFIG_ERROR
     else:
         try:
             checks = parse_checks(evaluation.get("evaluation"))
         except ValueError as error:
-            problem, category = f"{instance_id}: {error} (in {evaluation_path})", "config_error"
+            problem, category = f"{instance_id}: {error} (in {evaluation_path})", Category.CONFIG_ERROR
     if problem is None and not example_dir.is_dir():
-        problem, category = f"{instance_id}: the example project {example_dir} does not exist", "config_error"
+        problem, category = f"{instance_id}: the example project {example_dir} does not exist", Category.CONFIG_ERROR
     if problem is None and checks is not None and not (gold_dir / checks.gold_file).is_file():
         problem = f"{instance_id}: the gold database {gold_dir / checks.gold_file} does not exist"
-        category = "gold_missing"
+        category = Category.GOLD_MISSING
     return Instance(
         instance_id=instance_id,
         instruction=str((instruction or {}).get("instruction", "")),
@@ -182,7 +196,7 @@ class KnownIssue:
 
 
 def read_known_issues(path: Path, *, with_action: bool) -> dict[str, KnownIssue]:
-    """Parse `instance_id [skip|xfail] reason` lines; lines starting with `#` are comments. Bad lines raise SuiteError."""
+    """Parse `instance_id [skip|xfail] reason` lines; `#` starts a comment line. Bad lines raise SuiteError."""
     issues: dict[str, KnownIssue] = {}
     try:
         text = path.read_text(encoding="utf-8")

@@ -2,14 +2,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
 
+# Inner pytest runs never need hypothesis's plugin (it costs about a second in every subprocess run).
+INNER = ("-p", "no:hypothesispytest", "-p", "no:cacheprovider")
 
 # An agent that does what the tiny suite asks: build `orders` from `raw_orders` in the profile's database.
 SOLVING_AGENT = textwrap.dedent(
@@ -75,18 +78,36 @@ def write_jsonl(path: Path, records: list[dict]) -> None:
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
 
 
+def tree_digest(root: Path) -> str:
+    """A digest of every file's path and bytes under a folder (symlinks by their target, never followed)."""
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        digest.update(str(path.relative_to(root)).encode())
+        if path.is_symlink():
+            digest.update(b"->" + os.readlink(path).encode())
+        elif path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def demo_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The embedded demo is built once per test session into a temporary cache, never the user's (xdist workers
+    share it: the builder's lock lets one build while the others wait)."""
+    base = tmp_path_factory.getbasetemp()
+    cache = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "demo-cache"
+    previous = os.environ.get("SPIDER2_DEMO_CACHE")
+    os.environ["SPIDER2_DEMO_CACHE"] = str(cache)
+    yield cache
+    if previous is None:
+        del os.environ["SPIDER2_DEMO_CACHE"]
+    else:
+        os.environ["SPIDER2_DEMO_CACHE"] = previous
+
+
 @pytest.fixture
 def tree_checksum() -> Callable[[Path], str]:
-    """A digest of every file's path and bytes under a folder."""
-
-    def checksum(root: Path) -> str:
-        digest = hashlib.sha256()
-        for path in sorted(p for p in root.rglob("*") if p.is_file()):
-            digest.update(str(path.relative_to(root)).encode())
-            digest.update(path.read_bytes())
-        return digest.hexdigest()
-
-    return checksum
+    return tree_digest
 
 
 @pytest.fixture
@@ -117,13 +138,33 @@ def solving_agent(script_agent: Callable[[str, str], str]) -> str:
     return script_agent("solve", SOLVING_AGENT)
 
 
+@pytest.fixture
+def run(pytester: pytest.Pytester) -> Callable[..., pytest.RunResult]:
+    """Run pytest in the pytester dir, in this process (xdist off: most behaviour does not depend on workers)."""
+
+    def run_pytest(*args: str) -> pytest.RunResult:
+        return pytester.runpytest("-p", "no:xdist", *INNER, *args)
+
+    return run_pytest
+
+
 @pytest.fixture(params=["serial", "xdist"])
-def run(request: pytest.FixtureRequest, pytester: pytest.Pytester) -> Callable[..., pytest.RunResult]:
-    """Run pytest in the pytester dir, once serially and once with `-n 2` (each behaviour both ways)."""
+def run_both(request: pytest.FixtureRequest, pytester: pytest.Pytester) -> Callable[..., pytest.RunResult]:
+    """Run pytest once serially and once with `-n 2`: for behaviour that workers change."""
 
     def run_pytest(*args: str) -> pytest.RunResult:
         extra = ["-n", "2"] if request.param == "xdist" else ["-p", "no:xdist"]
-        return pytester.runpytest_subprocess(*extra, *args, timeout=600)
+        return pytester.runpytest(*extra, *INNER, *args)
 
-    run_pytest.mode = request.param
+    run_pytest.mode = request.param  # type: ignore[attr-defined]
+    return run_pytest
+
+
+@pytest.fixture
+def run_subprocess(pytester: pytest.Pytester) -> Callable[..., pytest.RunResult]:
+    """Run pytest in a child process: for signals, killed processes and a fresh interpreter."""
+
+    def run_pytest(*args: str, timeout: float = 300) -> pytest.RunResult:
+        return pytester.runpytest_subprocess(*INNER, *args, timeout=timeout)
+
     return run_pytest

@@ -1,4 +1,7 @@
-"""The one test that every Spider2-DBT instance runs; the plugin parametrizes it over the suite."""
+"""The one test that every Spider2-DBT instance runs; the plugin parametrizes it over the suite.
+
+(The file name matches neither `test_*.py` nor `*_test.py`, so `pytest .` never collects it on its own.)
+"""
 
 from __future__ import annotations
 

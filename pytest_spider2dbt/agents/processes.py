@@ -1,0 +1,212 @@
+"""Agent processes: started in their own session under a deadline, and nothing they start outlives them.
+
+Killing the process group is not enough: an agent can leave it (`setsid`, `setpgid`, a double fork). So the
+harness makes itself a child subreaper (orphans of its descendants become its children instead of init's) and,
+after every agent, kills each descendant that did not exist before the agent started. SIGTERM to the harness (a
+cancelled CI job) kills the running agents before the harness exits.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+KILL_GRACE_SECONDS = 3.0
+PR_SET_CHILD_SUBREAPER = 36
+# Exit statuses of a POSIX shell whose command could not be started.
+NOT_STARTED_STATUSES = {126: "not executable", 127: "command not found"}
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    """How one command ended. `returncode` is negative for a signal, None when it never started."""
+
+    returncode: int | None
+    timed_out: bool
+    start_error: str | None = None
+
+    @property
+    def started(self) -> bool:
+        return self.start_error is None and self.returncode not in NOT_STARTED_STATUSES
+
+    @property
+    def why_not_started(self) -> str | None:
+        if self.start_error is not None:
+            return self.start_error
+        if self.returncode in NOT_STARTED_STATUSES:
+            return f"{NOT_STARTED_STATUSES[self.returncode]} (status {self.returncode})"
+        return None
+
+
+# Process groups of the agents running in this process, killed if the harness gets SIGTERM.
+RUNNING: set[int] = set()
+
+
+def run_process(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    seconds: float,
+    stdout_path: Path,
+    stderr_path: Path,
+    pass_fds: Sequence[int] = (),
+) -> ProcessResult:
+    """Run argv in a new session with closed stdin, appending its output to two log files; kill it at the deadline.
+
+    Whatever the command started is killed when it ends, whether it ends by itself or at the deadline.
+    """
+    become_subreaper()
+    stdout_path.parent.mkdir(parents=True, exist_ok=True)
+    before = descendants(os.getpid())
+    with open(stdout_path, "ab") as out, open(stderr_path, "ab") as err:
+        try:
+            process = subprocess.Popen(
+                list(argv), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                start_new_session=True, pass_fds=tuple(pass_fds),
+            )
+        except OSError as error:
+            return ProcessResult(None, False, f"{argv[0]}: {error.strerror or error}")
+        RUNNING.add(process.pid)
+        try:
+            with terminate_agents_on_sigterm():
+                returncode, timed_out = wait_until(process, seconds)
+        finally:
+            kill_group(process)
+            kill_new_descendants(before)
+            RUNNING.discard(process.pid)
+    return ProcessResult(process.returncode if returncode is None else returncode, timed_out)
+
+
+def wait_until(process: subprocess.Popen[bytes], seconds: float) -> tuple[int | None, bool]:
+    try:
+        return process.wait(timeout=max(seconds, 0.001)), False
+    except subprocess.TimeoutExpired:
+        return None, True
+
+
+def kill_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the process group, then SIGKILL whatever is left after a grace period."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            process.wait(timeout=KILL_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            continue
+        if sig is signal.SIGTERM and not group_alive(process.pid):
+            break
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def become_subreaper() -> None:
+    """Orphaned descendants become children of this process, so they can still be found and killed (Linux)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def parents() -> dict[int, int]:
+    """pid -> parent pid of every process this user can see in /proc."""
+    found = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        found[int(entry.name)] = int(fields[1])
+    return found
+
+
+def descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for child, parent in parents().items():
+        children.setdefault(parent, []).append(child)
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def kill_new_descendants(before: set[int], rounds: int = 50) -> None:
+    """Stop, then kill, every descendant of this process that is not in `before`, until none is left."""
+    for _ in range(rounds):
+        leftovers = descendants(os.getpid()) - before
+        if not leftovers:
+            return
+        for sig in (signal.SIGSTOP, signal.SIGKILL):
+            for pid in leftovers:
+                send(pid, sig)
+        reap(leftovers)
+        time.sleep(0.01)
+
+
+def send(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def reap(pids: set[int]) -> None:
+    """Collect the exit status of killed orphans that became our children (they would stay zombies)."""
+    for pid in pids:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+
+
+@contextmanager
+def terminate_agents_on_sigterm() -> Iterator[None]:
+    """While an agent runs, SIGTERM kills the running agents first, then acts as it did before."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        for pgid in list(RUNNING):
+            try:
+                os.killpg(pgid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        kill_new_descendants(set())
+        signal.signal(signal.SIGTERM, previous)
+        if callable(previous):
+            previous(signum, frame)
+        else:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+

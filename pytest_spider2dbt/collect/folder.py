@@ -1,0 +1,192 @@
+"""The results folder, handled so that nothing planted in it is followed.
+
+The folder is opened once per process, before any agent runs, and every later operation is relative to that
+open directory (`dir_fd`) with no-follow semantics: a symlink an agent leaves in place of `<out>/<id>`,
+`<out>/logs/<id>` or the lock file is removed or refused, never followed, and the lock file is never truncated.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import hashlib
+import os
+import secrets
+import stat
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+LOCK = ".lock"
+LOCK_TIMEOUT_SECONDS = 120.0
+DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+class FolderError(Exception):
+    """The results folder cannot be used safely; the message names the path and what to do."""
+
+
+def plain_name(name: object) -> bool:
+    """A file name with no folder part: what `answer_or_path` and a filed result must be."""
+    return isinstance(name, str) and name not in ("", ".", "..") and "/" not in name and "\0" not in name
+
+
+class ResultsFolder:
+    """One results folder, opened without following a symlink in its place."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            pass
+        try:
+            self.fd = os.open(path, DIRECTORY_FLAGS)
+        except OSError as error:
+            raise FolderError(f"the results folder {path} cannot be opened as a plain folder ({error.strerror}); "
+                              "if it is a symlink, point --spider2-out at the real folder") from None
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the folder's exclusive lock (processes file results concurrently); give up after a while."""
+        fd = os.open(LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=self.fd)
+        try:
+            wait_for_lock(fd, self.path / LOCK)
+            yield
+        finally:
+            os.close(fd)
+
+    def read_text(self, name: str, subfolder: tuple[str, ...] = ()) -> str | None:
+        """A regular file's text, or None when it is absent or anything but a regular file."""
+        with self.subfolder(subfolder, create=False) as fd:
+            if fd is None:
+                return None
+            try:
+                file_fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+            except OSError:
+                return None
+            with os.fdopen(file_fd, "rb") as file:
+                if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                    return None
+                return file.read().decode("utf-8", errors="replace")
+
+    def write_text(self, name: str, text: str, subfolder: tuple[str, ...] = ()) -> None:
+        """Replace a file atomically: readers see the old or the new file, never half of one."""
+        with self.subfolder(subfolder, create=True) as fd:
+            assert fd is not None
+            write_atomically(fd, name, text.encode("utf-8"))
+
+    @contextmanager
+    def subfolder(self, names: tuple[str, ...], *, create: bool) -> Iterator[int | None]:
+        """An open descriptor of `<out>/<names...>`; a symlink or file in the way is replaced when creating."""
+        fds = [self.fd]
+        try:
+            for name in names:
+                fd = open_child_folder(fds[-1], name, create=create)
+                if fd is None:
+                    yield None
+                    return
+                fds.append(fd)
+            yield fds[-1]
+        finally:
+            for fd in fds[1:]:
+                os.close(fd)
+
+    def fresh_subfolder(self, names: tuple[str, ...]) -> None:
+        """Make `<out>/<names...>` an empty real folder, whatever was there (nothing in it is followed)."""
+        with self.subfolder(names[:-1], create=True) as parent:
+            assert parent is not None
+            remove_entry(parent, names[-1])
+            os.mkdir(names[-1], 0o755, dir_fd=parent)
+
+    def remove(self, names: tuple[str, ...]) -> None:
+        """Delete `<out>/<names...>` (a file or a whole folder) without following anything inside it."""
+        with self.subfolder(names[:-1], create=False) as parent:
+            if parent is not None:
+                remove_entry(parent, names[-1])
+
+    def entries(self) -> list[str]:
+        return sorted(os.listdir(self.fd))
+
+
+def open_child_folder(parent: int, name: str, *, create: bool) -> int | None:
+    try:
+        return os.open(name, DIRECTORY_FLAGS, dir_fd=parent)
+    except FileNotFoundError:
+        if not create:
+            return None
+    except OSError as error:
+        if error.errno not in (errno.ELOOP, errno.ENOTDIR) or not create:
+            return None
+        remove_entry(parent, name)
+    os.mkdir(name, 0o755, dir_fd=parent)
+    return os.open(name, DIRECTORY_FLAGS, dir_fd=parent)
+
+
+def remove_entry(parent: int, name: str) -> None:
+    """Unlink a file or symlink, or delete a folder tree, by descriptor; never follows a symlink."""
+    try:
+        info = os.stat(name, dir_fd=parent, follow_symlinks=False)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISDIR(info.st_mode):
+        os.unlink(name, dir_fd=parent)
+        return
+    fd = os.open(name, DIRECTORY_FLAGS, dir_fd=parent)
+    try:
+        for child in os.listdir(fd):
+            remove_entry(fd, child)
+    finally:
+        os.close(fd)
+    os.rmdir(name, dir_fd=parent)
+
+
+def write_atomically(folder: int, name: str, data: bytes) -> None:
+    """Write to a fresh sibling, fsync, then rename over `name` (a symlink there is replaced, not followed)."""
+    temporary = f".{name}.{secrets.token_hex(6)}"
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=folder)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.rename(temporary, name, src_dir_fd=folder, dst_dir_fd=folder)
+    except BaseException:
+        try:
+            os.unlink(temporary, dir_fd=folder)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def wait_for_lock(fd: int, where: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise FolderError(
+                    f"{where} has been locked by another process for {timeout:g} s; a process left running may hold "
+                    "it: find it with `fuser` and end it"
+                ) from None
+            time.sleep(0.05)
+
+
+def sha256_of(path: Path) -> str | None:
+    """The sha256 of a regular file (not followed if it is a symlink), or None."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    digest = hashlib.sha256()
+    with os.fdopen(fd, "rb") as file:
+        for chunk in iter(lambda: file.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,63 @@
+"""summary.json: the latest record of every instance a results folder holds, rewritten as each one finishes.
+
+It is the folder's own story, whichever run wrote each record: a `-k` run updates one instance and keeps the
+others, so the folder score it states is the one the official evaluate.py prints for the folder.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..collect import ResultsFolder
+from .records import Record
+from .summary import Summary
+
+SUMMARY = "summary.json"
+SCHEMA = 1
+
+
+def read_records(folder: ResultsFolder, name: str = SUMMARY) -> dict[str, Record]:
+    """instance id -> record, from the folder's summary; an unreadable summary holds no records."""
+    try:
+        data = json.loads(folder.read_text(name) or "{}")
+    except json.JSONDecodeError:
+        return {}
+    records = {}
+    for entry in data.get("instances", []) if isinstance(data, dict) else []:
+        try:
+            record = Record.from_dict(entry)
+        except (TypeError, ValueError):
+            continue
+        records[record.instance_id] = record
+    return records
+
+
+def document(records: list[Record], *, strict: bool, provenance: dict[str, Any]) -> dict[str, Any]:
+    """The whole summary.json: the folder's numbers, what produced the latest run, and every record."""
+    ordered = sorted(records, key=lambda r: r.key)
+    return {
+        "schema": SCHEMA,
+        "folder": Summary(tuple(ordered), strict=strict).to_dict(),
+        "provenance": provenance,
+        "instances": [record.to_dict() for record in ordered],
+    }
+
+
+def write_summary(
+    folder: ResultsFolder, records: dict[str, Record], *, strict: bool, provenance: dict[str, Any],
+    name: str = SUMMARY,
+) -> dict[str, Any]:
+    """Rewrite the summary atomically from `records`; the caller holds the folder's lock."""
+    data = document(list(records.values()), strict=strict, provenance=provenance)
+    folder.write_text(name, json.dumps(data, indent=2, default=str) + "\n")
+    return data
+
+
+def add_record(
+    folder: ResultsFolder, record: Record, *, strict: bool, provenance: dict[str, Any], name: str = SUMMARY
+) -> dict[str, Any]:
+    """Put one instance's latest record into the summary; the caller holds the folder's lock."""
+    records = read_records(folder, name)
+    records[record.instance_id] = record
+    return write_summary(folder, records, strict=strict, provenance=provenance, name=name)
