@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 JUDGE_SUMMARY = "judge-summary.json"
 START_FAILURES_BEFORE_STOP = 3
+# report.html is re-rendered at most this often while a sweep runs, and always at its end.
+HTML_INTERVAL_SECONDS = 10.0
 
 
 class Mode(StrEnum):
@@ -102,6 +104,7 @@ class Spider2Session:
     records: dict[str, Record] = field(default_factory=dict)
     start_failures: list[str] = field(default_factory=list)
     folders: dict[int, ResultsFolder] = field(default_factory=dict)
+    html_written: dict[int, float] = field(default_factory=dict)
 
     @property
     def mode(self) -> Mode:
@@ -278,24 +281,50 @@ class Spider2Session:
             elif not collected.reused:
                 record.result_file = record.result_sha256 = None
                 collect.forget_result(folder, record.instance_id)
-            store.add_record(folder, record, strict=self.settings.strict, provenance=self.provenance)
+            document = store.add_record(folder, record, strict=self.settings.strict, provenance=self.provenance)
+            self.refresh_html(folder, document, record.round)
 
     def file_judged(self, record: Record) -> None:
         folder = self.folder(1)
         with folder.locked():
-            store.add_record(folder, record, strict=self.settings.strict, provenance=self.provenance,
-                             name=JUDGE_SUMMARY)
+            document = store.add_record(folder, record, strict=self.settings.strict, provenance=self.provenance,
+                                        name=JUDGE_SUMMARY)
+            self.refresh_html(folder, document, 1)
+
+    @property
+    def summary_name(self) -> str:
+        return JUDGE_SUMMARY if self.mode is Mode.JUDGE else store.SUMMARY
+
+    def refresh_html(self, folder: ResultsFolder, document: dict[str, Any], round_number: int,
+                     force: bool = False) -> None:
+        """Re-render report.html, at most every HTML_INTERVAL_SECONDS unless forced; the caller holds the lock."""
+        now = time.monotonic()
+        if force or now - self.html_written.get(round_number, float("-inf")) >= HTML_INTERVAL_SECONDS:
+            store.write_html(folder, document, self.summary_name)
+            self.html_written[round_number] = now
 
     def finish(self) -> None:
-        """End of the run (on the controller): with rounds, the top folder's summary.json covers every round."""
-        if self.mode is not Mode.RUN or self.settings.rounds == 1:
+        """End of the run (on the controller): every report.html rendered from its summary; with rounds, the top
+        folder's summary.json and report.html cover every round."""
+        if self.mode is Mode.PREFLIGHT:
             return
+        for round_number, folder in self.folders.items():
+            with folder.locked():
+                records = store.read_records(folder, self.summary_name)
+                document = store.document(list(records.values()), strict=self.settings.strict,
+                                          provenance=self.provenance)
+                self.refresh_html(folder, document, round_number, force=True)
+        if self.settings.rounds > 1:
+            self.write_rounds_summary()
+
+    def write_rounds_summary(self) -> None:
         records = [record for n in range(1, self.settings.rounds + 1) for record in self.folder_records(n)]
         top = ResultsFolder(self.settings.out_dir)
         try:
             with top.locked():
-                data = store.document(records, strict=self.settings.strict, provenance=self.provenance)
-                top.write_text(store.SUMMARY, json.dumps(data, indent=2, default=str) + "\n")
+                document = store.document(records, strict=self.settings.strict, provenance=self.provenance)
+                top.write_text(store.SUMMARY, json.dumps(document, indent=2, default=str) + "\n")
+                store.write_html(top, document)
         finally:
             top.close()
 
@@ -320,8 +349,7 @@ class Spider2Session:
         return preflight.table(rows)
 
     def folder_records(self, round_number: int = 1) -> list[Record]:
-        name = JUDGE_SUMMARY if self.mode is Mode.JUDGE else store.SUMMARY
-        return list(store.read_records(self.folder(round_number), name).values())
+        return list(store.read_records(self.folder(round_number), self.summary_name).values())
 
 
 def verdict_message(report: MatchReport | None, collected: Collected) -> str:

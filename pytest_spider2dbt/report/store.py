@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from ..collect import ResultsFolder
+from . import html
 from .records import Record
 from .summary import Summary
 
@@ -61,3 +62,13 @@ def add_record(
     records = read_records(folder, name)
     records[record.instance_id] = record
     return write_summary(folder, records, strict=strict, provenance=provenance, name=name)
+
+
+def html_name(summary_name: str) -> str:
+    """report.html beside summary.json (judge-report.html beside judge-summary.json)."""
+    return summary_name.replace("summary.json", html.REPORT)
+
+
+def write_html(folder: ResultsFolder, document: dict[str, Any], summary_name: str = SUMMARY) -> None:
+    """Render the page from the summary document and replace it atomically; the caller holds the lock."""
+    folder.write_text(html_name(summary_name), html.render_report(document))
