@@ -143,6 +143,9 @@ def demo_root() -> Path:
 def start_session(config: pytest.Config, root: Path) -> Spider2Session:
     base = config.invocation_params.dir
     loaded = suite.load_suite(resolve_path(str(root), base) or root)
+    diagnosis = suite.missing_data(loaded)
+    if diagnosis and not setting(config, "check"):
+        raise suite.SuiteError(diagnosis)
     agent = agents.parse_agent_spec(setting(config, "agent"), model=setting(config, "model"),
                                     budget_usd=setting(config, "budget"))
     import_roots = tuple(dict.fromkeys([base, config.rootpath]))

@@ -223,3 +223,16 @@ def check_known_ids(issues: dict[str, KnownIssue], suite: Suite, path: Path) -> 
                 f"{path}:{issue.source.rsplit(':', 1)[1]}: unknown instance id {issue.instance_id!r} "
                 f"(not in {suite.root / INSTRUCTIONS})"
             )
+
+
+def missing_data(loaded: Suite) -> str | None:
+    """One diagnosis for a checkout whose data archives were never unpacked (instead of an error per instance)."""
+    runnable = [i for i in loaded.instances if i.checks is not None and i.example_dir.is_dir()]
+    if not runnable:
+        return None
+    has_start = any(next(i.example_dir.glob("*.duckdb"), None) for i in runnable)
+    has_gold = any(i.gold_path is not None and i.gold_path.is_file() for i in runnable)
+    if has_start or has_gold:
+        return None
+    return (f"no start databases or gold files found under {loaded.root}: unpack the data archives "
+            "(DBT_start_db.zip and dbt_gold.zip) with spider2-dbt/setup.py, as the Spider2 README says")
