@@ -238,16 +238,16 @@ def check_agent_can_start(settings: Settings, loaded: suite.Suite) -> None:
 
 
 def known_issues(config: pytest.Config, loaded: suite.Suite) -> dict[str, suite.KnownIssue]:
-    """The shipped registry (unless turned off) overlaid with the user's own xfail file."""
-    issues = {}
+    """The shipped registry (unless turned off) and the user's xfail file; an instance in both keeps all reasons."""
+    registries = []
     if not setting(config, "no_known_issues"):
-        issues.update(suite.read_known_issues(suite.KNOWN_ISSUES, with_action=True))
+        registries.append(suite.read_known_issues(suite.KNOWN_ISSUES, with_action=True))
     user_file = resolve_path(setting(config, "xfail"), config.invocation_params.dir)
     if user_file is not None:
         own = suite.read_known_issues(user_file, with_action=False)
         suite.check_known_ids(own, loaded, user_file)
-        issues.update(own)
-    return issues
+        registries.append(own)
+    return suite.merge_known_issues(*registries)
 
 
 def session_of(config: pytest.Config) -> Spider2Session:
@@ -309,7 +309,7 @@ def marks_for(state: Spider2Session, instance_id: str) -> list[pytest.MarkDecora
     issue = state.known_issues.get(instance_id)
     if issue is None or state.mode is Mode.PREFLIGHT:
         return []
-    reason = f"{instance_id}: {issue.reason} [{issue.source}]"
+    reason = f"{instance_id}: {issue.reason}"
     if issue.action == "skip":
         return [pytest.mark.skip(reason=reason)]
     return [pytest.mark.xfail(reason=reason, strict=False)]

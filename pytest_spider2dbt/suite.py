@@ -183,35 +183,76 @@ def build_instance(
 
 
 KNOWN_ISSUES = Path(__file__).with_name("known_issues.txt")
+ACTIONS = ("skip", "xfail")
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One stated reason, with the file and line that state it."""
+
+    text: str
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.text} [{self.file}:{self.line}]"
 
 
 @dataclass(frozen=True)
 class KnownIssue:
-    """An instance expected to fail (`xfail`) or unable to run (`skip`), and why."""
+    """An instance expected to fail (`xfail`) or unable to run (`skip`), and every reason given for it."""
 
     instance_id: str
     action: str
-    reason: str
-    source: str
+    reasons: tuple[Reason, ...]
+
+    @property
+    def reason(self) -> str:
+        """All reasons on one line (what `-rxs` shows), numbered when there are several."""
+        if len(self.reasons) == 1:
+            return str(self.reasons[0])
+        return " ".join(f"({number}) {reason}" for number, reason in enumerate(self.reasons, start=1))
+
+    def joined(self, other: KnownIssue) -> KnownIssue:
+        """Both issues' reasons; `skip` wins, since an instance that cannot run cannot be expected to fail."""
+        action = "skip" if "skip" in (self.action, other.action) else "xfail"
+        return KnownIssue(self.instance_id, action, self.reasons + other.reasons)
 
 
 def read_known_issues(path: Path, *, with_action: bool) -> dict[str, KnownIssue]:
-    """Parse `instance_id [skip|xfail] reason` lines; `#` starts a comment line. Bad lines raise SuiteError."""
-    issues: dict[str, KnownIssue] = {}
+    """Parse `instance_id [skip|xfail] reason` lines (`#` starts a comment line); an id may have several lines.
+
+    Bad lines raise SuiteError naming the file and line."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise SuiteError(f"cannot read the known-issue file {path}: {error.strerror}") from None
+    issues: dict[str, KnownIssue] = {}
     for number, line in enumerate(text.splitlines(), start=1):
-        fields = line.split(None, 2 if with_action else 1)
-        if not fields or fields[0].startswith("#"):
-            continue
-        action = fields.pop(1) if with_action and len(fields) > 1 else "xfail"
-        if action not in ("skip", "xfail") or len(fields) < 2:
-            expected = "instance_id skip|xfail reason" if with_action else "instance_id reason"
-            raise SuiteError(f"{path}:{number}: expected `{expected}`, got {line.strip()!r}")
-        issues[fields[0]] = KnownIssue(fields[0], action, fields[1].strip(), f"{path.name}:{number}")
+        issue = parse_known_issue_line(line, path, number, with_action=with_action)
+        if issue is not None:
+            issues = merge_known_issues(issues, {issue.instance_id: issue})
     return issues
+
+
+def parse_known_issue_line(line: str, path: Path, number: int, *, with_action: bool) -> KnownIssue | None:
+    fields = line.split(None, 2 if with_action else 1)
+    if not fields or fields[0].startswith("#"):
+        return None
+    action = fields.pop(1) if with_action and len(fields) > 1 else "xfail"
+    if action not in ACTIONS or len(fields) < 2:
+        expected = "instance_id skip|xfail reason" if with_action else "instance_id reason"
+        raise SuiteError(f"{path}:{number}: expected `{expected}`, got {line.strip()!r}")
+    return KnownIssue(fields[0], action, (Reason(fields[1].strip(), path.name, number),))
+
+
+def merge_known_issues(*registries: dict[str, KnownIssue]) -> dict[str, KnownIssue]:
+    """One issue per instance holding the reasons of every registry, in order."""
+    merged: dict[str, KnownIssue] = {}
+    for registry in registries:
+        for instance_id, issue in registry.items():
+            merged[instance_id] = merged[instance_id].joined(issue) if instance_id in merged else issue
+    return merged
 
 
 def check_known_ids(issues: dict[str, KnownIssue], suite: Suite, path: Path) -> None:
@@ -220,7 +261,7 @@ def check_known_ids(issues: dict[str, KnownIssue], suite: Suite, path: Path) -> 
     for issue in issues.values():
         if issue.instance_id not in known:
             raise SuiteError(
-                f"{path}:{issue.source.rsplit(':', 1)[1]}: unknown instance id {issue.instance_id!r} "
+                f"{path}:{issue.reasons[0].line}: unknown instance id {issue.instance_id!r} "
                 f"(not in {suite.root / INSTRUCTIONS})"
             )
 
