@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 OFF = "off"
 LIBRARY = Path("vendor") / "libfaketime" / "src" / "libfaketime.so.1"
+# Only the documented form: Python's fromisoformat alone also takes 20240102 or 2024-W01-2.
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class ClockError(ValueError):
@@ -44,6 +47,9 @@ class Clock:
 
 
 def parse_date(text: str) -> dt.date | None:
+    """A `YYYY-MM-DD` date, or None when the text is not one."""
+    if not DATE.fullmatch(text):
+        return None
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
@@ -59,6 +65,8 @@ def parse_clock(value: str, base: Path, known_ids: Iterable[str]) -> Clock:
     if day is not None:
         library_path()
         return Clock(default=day, source=value)
+    if DATE.fullmatch(value):
+        raise ClockError(f"--spider2-clock {value!r} is not a valid date")
     path = (base / value).expanduser()
     if not path.is_file():
         raise ClockError(f"--spider2-clock {value!r} is neither 'off', a date YYYY-MM-DD, nor a file of "
@@ -69,9 +77,14 @@ def parse_clock(value: str, base: Path, known_ids: Iterable[str]) -> Clock:
 
 
 def read_clock_file(path: Path, known_ids: set[str]) -> dict[str, dt.date]:
-    """Lines `instance_id  YYYY-MM-DD`, `#` comments; a bad line or an unknown id names its line."""
-    dates = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    """Lines `instance_id  YYYY-MM-DD`, `#` comments; a bad line, an unknown or a repeated id names its line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ClockError(f"cannot read the clock file {path}: {error}") from None
+    dates: dict[str, dt.date] = {}
+    lines: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
         fields = line.split("#", 1)[0].split()
         if not fields:
             continue
@@ -79,8 +92,10 @@ def read_clock_file(path: Path, known_ids: set[str]) -> dict[str, dt.date]:
         if day is None:
             raise ClockError(f"{path}:{number}: expected `instance_id YYYY-MM-DD`, got {line.strip()!r}")
         if fields[0] not in known_ids:
-            raise ClockError(f"{path}:{number}: unknown instance id {fields[0]!r}")
-        dates[fields[0]] = day
+            raise ClockError(f"{path}:{number}: unknown instance id {fields[0]!r} (not an instance of the suite)")
+        if fields[0] in lines:
+            raise ClockError(f"{path}:{number}: {fields[0]} already has a date on line {lines[fields[0]]}")
+        dates[fields[0]], lines[fields[0]] = day, number
     return dates
 
 

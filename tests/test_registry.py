@@ -110,7 +110,7 @@ def test_known_issues_are_skipped_or_xfailed_showing_every_reason(run, shipped_i
         "SKIPPED*gitcoin001: (1) no gold database*[[]known_issues.txt:*] (2) no start database either*#100 and #101*",
     ])
     result.stdout.fnmatch_lines([
-        "XFAIL*chinook001 - chinook001: (1) the gold file equals the start database*#224*"
+        "XFAIL*chinook001] - chinook001: (1) the gold file equals the start database*#224*"
         "(2) dbt_packages/dbt_external_tables is an empty folder*",
     ])
     result.stdout.fnmatch_lines(["*outcomes: 1 failed, 1 xfailed, 2 skipped"])
@@ -126,8 +126,8 @@ def test_a_user_xfail_file_adds_reasons_and_xpasses_are_counted(pytester, run, t
     result = run(f"--spider2-root={checkout}", "--spider2-agent=gold", "--spider2-xfail=flaky.txt", "-rX")
     result.assert_outcomes(xpassed=2)
     result.stdout.fnmatch_lines(["*outcomes: 2 xpassed"])
-    result.stdout.fnmatch_lines(["XPASS*tiny001 - tiny001: flaky on Mondays [[]flaky.txt:2[]]"])
-    result.stdout.fnmatch_lines(["XPASS*chinook001 - chinook001: (1) the gold file*(3) ours too [[]flaky.txt:4]"])
+    result.stdout.fnmatch_lines(["XPASS*tiny001] - tiny001: flaky on Mondays [[]flaky.txt:2[]]"])
+    result.stdout.fnmatch_lines(["XPASS*chinook001] - chinook001: (1) the gold file*(3) ours too [[]flaky.txt:4]"])
 
 
 def test_a_user_xfail_file_naming_an_unknown_id_is_a_usage_error_with_the_line(pytester, run, tiny_suite):
