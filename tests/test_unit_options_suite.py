@@ -24,10 +24,8 @@ from pytest_spider2dbt.options import (
 from pytest_spider2dbt.suite import (
     Checks,
     SuiteError,
-    check_known_ids,
     load_suite,
     parse_checks,
-    read_known_issues,
     resolve_suite_root,
 )
 
@@ -300,36 +298,3 @@ def test_parse_checks_accepts_a_single_entry_list_and_missing_optional_parameter
 def test_parse_checks_refuses_anything_but_one_duckdb_match_with_a_gold_name(entry):
     with pytest.raises(ValueError):
         parse_checks(entry)
-
-
-def test_read_known_issues_with_and_without_an_action(tmp_path: Path):
-    path = tmp_path / "issues.txt"
-    path.write_text("# shipped registry\n\na001 skip no gold database\nb001  xfail  date dependent \n")
-    issues = read_known_issues(path, with_action=True)
-    assert [(i.instance_id, i.action, i.reason) for i in issues.values()] == [
-        ("a001", "skip", "no gold database"), ("b001", "xfail", "date dependent")]
-    path.write_text("a001 flaky on Mondays\n")
-    assert read_known_issues(path, with_action=False)["a001"].action == "xfail"
-    assert read_known_issues(path, with_action=False)["a001"].reason == "flaky on Mondays"
-
-
-def test_a_bad_known_issue_line_is_an_error_with_its_line_number(tmp_path: Path):
-    path = tmp_path / "issues.txt"
-    path.write_text("a001 skip fine\nb001 ignore why\n")
-    with pytest.raises(SuiteError, match="issues.txt:2: expected `instance_id skip|xfail reason`"):
-        read_known_issues(path, with_action=True)
-    path.write_text("lonely001\n")
-    with pytest.raises(SuiteError, match="issues.txt:1:"):
-        read_known_issues(path, with_action=False)
-    with pytest.raises(SuiteError, match="cannot read the known-issue file"):
-        read_known_issues(tmp_path / "absent.txt", with_action=False)
-
-
-def test_an_xfail_list_may_only_name_instances_of_the_suite(tmp_path: Path):
-    suite = load_suite(write_suite(tmp_path / "Spider2", ["a001"]))
-    path = tmp_path / "xfail.txt"
-    path.write_text("a001 known\ntypo001 known\n")
-    issues = read_known_issues(path, with_action=False)
-    with pytest.raises(SuiteError, match=r"xfail.txt:2: unknown instance id 'typo001'"):
-        check_known_ids(issues, suite, path)
-    check_known_ids({"a001": issues["a001"]}, suite, path)
