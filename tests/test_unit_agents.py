@@ -8,6 +8,7 @@ import os
 import secrets
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -232,6 +233,29 @@ def test_report_refuses_unknown_fields_and_writes_nothing(tmp_path: Path):
     assert not context.report_path.exists()
 
 
+@pytest.mark.xfail(strict=True, reason="BUG: report() writes with Path.write_text, which follows a symlink the agent "
+                                       "planted at agent-report.json (the claude-code runner calls it in the harness)")
+def test_report_does_not_write_through_a_symlink_planted_in_the_workspace(tmp_path: Path):
+    context = make_context(tmp_path)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    os.symlink(victim, context.report_path)
+    try:
+        context.report(turns=3)
+    except OSError:
+        pass  # refusing is as good as replacing
+    assert victim.read_text() == "precious\n"
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: AgentUsage.read follows a symlink at the agent's report path (to any "
+                                       "file, a FIFO or /dev/zero) and reads it whole")
+def test_agent_usage_read_does_not_follow_a_symlink_planted_in_the_workspace(tmp_path: Path):
+    outside = tmp_path / "outside.json"
+    outside.write_text(json.dumps({"model": "read from outside the workspace"}))
+    os.symlink(outside, tmp_path / "agent-report.json")
+    assert AgentUsage.read(tmp_path / "agent-report.json") == AgentUsage()
+
+
 def test_seconds_left_never_goes_below_zero(tmp_path: Path):
     assert make_context(tmp_path, deadline=time.monotonic() - 10).seconds_left == 0.0
     assert 99 < make_context(tmp_path).seconds_left <= 100
@@ -418,6 +442,25 @@ def test_last_result_event_of_a_stream_without_one_or_without_a_file_is_none(tmp
     stream.write_text(json.dumps({"type": "assistant"}) + "\n")
     assert last_result_event(stream) is None
     assert last_result_event(tmp_path / "absent.jsonl") is None
+
+
+def finishes_quickly(function, fifo: Path) -> bool:
+    """Whether `function()` returns within half a second; if not, a writer opens and closes `fifo` to release it."""
+    reader = threading.Thread(target=function, daemon=True)
+    reader.start()
+    reader.join(0.5)
+    if not reader.is_alive():
+        return True
+    os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    reader.join(5.0)
+    return False
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: events() opens the stream log (in the agent-writable log folder) "
+                                       "following links and blocking on a FIFO")
+def test_last_result_event_of_a_fifo_planted_in_the_log_folder_does_not_wait(tmp_path: Path):
+    os.mkfifo(tmp_path / "agent.jsonl")
+    assert finishes_quickly(lambda: last_result_event(tmp_path / "agent.jsonl"), tmp_path / "agent.jsonl")
 
 
 def test_claude_command_passes_model_budget_and_instruction_last():
