@@ -406,6 +406,13 @@ def test_progress_line_of_a_failure_names_the_category_and_the_agent_time():
     assert terminal.progress_line(no_agent, 2, 3, {}, None) == "[2/3] a001 (round 2) failed (no_result_db)"
 
 
+@pytest.mark.xfail(strict=True, reason="BUG: progress_line calls every category but passed a failure, so a "
+                                       "skipped instance shows as 'failed (skipped)'")
+def test_progress_line_of_a_skipped_instance_does_not_call_it_failed():
+    skipped = record("a001", category=Category.SKIPPED, outcome="skipped", message="known issue")
+    assert "failed" not in terminal.progress_line(skipped, 1, 3, {}, None)
+
+
 def test_progress_line_shows_at_most_four_running_instances():
     running = {f"r{i}": 41.0 for i in range(6)}
     line = terminal.progress_line(record("a001", 1), 1, 10, running, None)
