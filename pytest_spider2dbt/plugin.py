@@ -158,7 +158,8 @@ def start_session(config: pytest.Config, root: Path) -> Spider2Session:
     assert out_dir is not None
     if results_dir is not None and not setting_given(config, "out"):
         out_dir = results_dir
-    hidden = hidden_paths(config, loaded.root, out_dir, results_dir)
+    secrets = secret_paths(loaded.root, out_dir, results_dir)
+    hidden = secrets + temp_paths(config)
     settings = Settings(
         agent=agent,
         timeout=setting(config, "timeout"),
@@ -205,14 +206,21 @@ def setting_given(config: pytest.Config, name: str) -> bool:
     return bool(config.getoption(option.cli) or from_env or config.getini(option.ini))
 
 
-def hidden_paths(config: pytest.Config, suite_root: Path, out_dir: Path, results_dir: Path | None) -> tuple[Path, ...]:
-    """Paths whose names must never reach an agent: the Spider2 tree, results, pytest's temp base, the demo cache."""
+def secret_paths(suite_root: Path, out_dir: Path, results_dir: Path | None) -> tuple[Path, ...]:
+    """Paths that lead to the gold or to results: never named to an agent, never visible in its sandbox."""
     from . import demo
 
-    temp_root = Path(os.environ.get("PYTEST_DEBUG_TEMPROOT") or tempfile.gettempdir()).resolve()
-    candidates = [suite_root, out_dir, results_dir, temp_root / f"pytest-of-{current_user()}",
-                  demo.default_cache_dir(), config.option.basetemp and Path(config.option.basetemp)]
-    return tuple(dict.fromkeys(Path(os.path.realpath(p)) for p in candidates if p))
+    return real_paths([suite_root, out_dir, results_dir, demo.default_cache_dir()])
+
+
+def temp_paths(config: pytest.Config) -> tuple[Path, ...]:
+    """pytest's temporary folders, where other instances' workspaces lie: never visible in an agent's sandbox."""
+    temp_root = Path(os.environ.get("PYTEST_DEBUG_TEMPROOT") or tempfile.gettempdir())
+    return real_paths([temp_root / f"pytest-of-{current_user()}", config.option.basetemp])
+
+
+def real_paths(paths: list[Path | str | None]) -> tuple[Path, ...]:
+    return tuple(dict.fromkeys(Path(os.path.realpath(p)) for p in paths if p))
 
 
 def current_user() -> str:
@@ -287,7 +295,9 @@ def pytest_make_collect_report(
 ) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
     report = yield
     if SESSION_KEY in collector.config.stash and isinstance(collector, pytest.Session) and report.passed:
-        report.result.append(InstanceModule.from_parent(collector, path=collector.config.rootpath, nodeid=NODE_ID))
+        report.result.append(InstanceModule.from_parent(
+            collector, name=NODE_ID, path=collector.config.rootpath, nodeid=NODE_ID
+        ))
     return report
 
 
@@ -555,6 +565,8 @@ class Display:
         running = {nodeid.split("[", 1)[1].rstrip("]"): now - start for nodeid, start in self.running.items()}
         done = len(self.state.records)
         estimate = terminal.eta(self.durations, self.total - done, self.concurrency)
+        if getattr(terminal_reporter, "_width_of_current_line", 0):
+            terminal_reporter.write("\n")  # pytest's progress dots share the line otherwise
         terminal_reporter.write_line(terminal.progress_line(record, done, self.total, running, estimate))
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:

@@ -158,7 +158,7 @@ class Spider2Session:
             project_dir=project_dir,
             db_path=db_path,
             report_path=report_path,
-            hidden=self.settings.hidden,
+            hidden=self.settings.secrets,
             python_path=self.settings.python_path if self.settings.agent.kind == "python" else (),
         )
         day = self.settings.clock.date_for(instance.instance_id)
@@ -205,11 +205,11 @@ class Spider2Session:
                 round_number: int) -> Collected:
         if self.mode is Mode.JUDGE:
             return self.submitted(instance)
+        if outcome is not None and outcome.reused:
+            return Collected(path=collect.filed_result(self.folder(round_number), instance.instance_id), reused=True)
         if self.mode is Mode.PREFLIGHT or project_dir is None:
             return Collected()
         folder = self.folder(round_number)
-        if outcome is not None and outcome.reused:
-            return Collected(path=collect.filed_result(folder, instance.instance_id), reused=True)
         found = collect.locate_result(project_dir, self.settings.max_result_bytes)
         if isinstance(found, collect.Refused):
             return Collected(refused=found.reason)

@@ -11,8 +11,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
+# Inner in-process runs import the judge (numpy, pandas) on first use, and pytester forgets modules an inner run
+# imported; numpy cannot be imported twice in one process, so the judge is imported once, here.
+import pytest_spider2dbt.match  # noqa: F401
+
 # Inner pytest runs never need hypothesis's plugin (it costs about a second in every subprocess run).
-INNER = ("-p", "no:hypothesispytest", "-p", "no:cacheprovider")
+INNER = ("-p", "no:hypothesispytest", "-W", "ignore::pytest.PytestAssertRewriteWarning")
 
 # An agent that does what the tiny suite asks: build `orders` from `raw_orders` in the profile's database.
 SOLVING_AGENT = textwrap.dedent(
@@ -88,6 +92,19 @@ def tree_digest(root: Path) -> str:
         elif path.is_file():
             digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def unsandboxed_by_default() -> Iterator[None]:
+    """Inner runs use no sandbox unless a test asks for one (`--spider2-sandbox=bwrap` wins over this variable):
+    their agents are scripts in pytester folders that a sandbox would hide."""
+    previous = os.environ.get("SPIDER2_SANDBOX")
+    os.environ["SPIDER2_SANDBOX"] = "none"
+    yield
+    if previous is None:
+        del os.environ["SPIDER2_SANDBOX"]
+    else:
+        os.environ["SPIDER2_SANDBOX"] = previous
 
 
 @pytest.fixture(scope="session", autouse=True)

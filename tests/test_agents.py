@@ -1,4 +1,4 @@
-"""Agents: built-ins, command templates, Python callables, the hook, time limits and isolation from the gold."""
+"""Agents: built-ins, command templates, Python callables, the hook, time limits, reports, and start failures."""
 
 from __future__ import annotations
 
@@ -6,37 +6,51 @@ import json
 import os
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
+SOLVE_INLINE = (
+    "import os, duckdb; duckdb.connect(os.environ['SPIDER2_DB_PATH']).execute("
+    "'CREATE TABLE orders AS SELECT id, amount * 2 AS amount, day FROM raw_orders')"
+)
 
-def test_noop_fails_with_table_missing(pytester, run, tiny_suite):
-    checkout = tiny_suite(["tiny001"])
-    result = run(f"--spider2-root={checkout}")
+
+def summary_of(pytester: pytest.Pytester) -> dict:
+    return json.loads((pytester.path / "spider2-results" / "summary.json").read_text())
+
+
+def test_noop_fails_with_the_verdict_on_the_first_line(pytester, run, tiny_suite):
+    result = run(f"--spider2-root={tiny_suite(['tiny001'])}", "-rf")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*tiny001*table_missing*", "Spider2-DBT score: 0/1 (0.0%)*", "*table_missing*1*"])
+    result.stdout.fnmatch_lines(["FAILED spider2-dbt::test_instance[[]tiny001[]] - Failed: tiny001: table_missing —*"])
+    result.stdout.fnmatch_lines(["*hint: the workspace has no model file orders.sql*"])
 
 
 def test_gold_agent_scores_everything(pytester, run, tiny_suite):
-    checkout = tiny_suite(["tiny001", "tiny002"])
-    result = run(f"--spider2-root={checkout}", "--spider2-agent=gold")
+    result = run(f"--spider2-root={tiny_suite(['tiny001', 'tiny002'])}", "--spider2-agent=gold")
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["Spider2-DBT score: 2/2 (100.0%)"])
 
 
-def test_cmd_agent_gets_quoted_placeholders_env_and_closed_stdin(pytester, run, tiny_suite, solving_agent):
+PROBE = textwrap.dedent(
+    """
+    import json, os, shutil, sys
+    json.dump({"argv": sys.argv[1:], "cwd": os.getcwd(), "stdin": sys.stdin.read(), "dbt": shutil.which("dbt"),
+               "path0": os.environ["PATH"].split(os.pathsep)[0],
+               "env": {k: v for k, v in os.environ.items() if k.startswith(("SPIDER2_", "PYTEST_"))}},
+              open(os.environ["SPIDER2_PROJECT_DIR"] + "/probe.json", "w"))
+    """
+)
+
+
+def test_cmd_agent_gets_quoted_placeholders_its_env_the_venv_on_path_and_closed_stdin(
+    pytester, run, tiny_suite, solving_agent, monkeypatch
+):
     checkout = tiny_suite(["tiny001"])
     probe = pytester.path / "probe.py"
-    probe.write_text(
-        textwrap.dedent(
-            """
-            import json, os, sys
-            json.dump({"argv": sys.argv[1:], "cwd": os.getcwd(), "stdin": sys.stdin.read(),
-                       "env": {k: v for k, v in os.environ.items() if k.startswith("SPIDER2_")}},
-                      open(os.environ["SPIDER2_PROJECT_DIR"] + "/probe.json", "w"))
-            """
-        )
-    )
+    probe.write_text(PROBE)
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # pytest started as .venv/bin/pytest: its bin is not on PATH
     template = f"{sys.executable} {probe} {{instance_id}} {{instruction}} {{project_dir}} {{db_path}} && {solving_agent[4:]}"
     result = run(f"--spider2-root={checkout}", f"--spider2-agent=cmd:{template}", "--basetemp", str(pytester.path / "tmp"))
     result.assert_outcomes(passed=1)
@@ -46,61 +60,84 @@ def test_cmd_agent_gets_quoted_placeholders_env_and_closed_stdin(pytester, run, 
     assert seen["argv"][2] == seen["cwd"] == seen["env"]["SPIDER2_PROJECT_DIR"]
     assert seen["argv"][3] == seen["env"]["SPIDER2_DB_PATH"] == os.path.join(seen["cwd"], "tiny.duckdb")
     assert seen["env"]["SPIDER2_INSTRUCTION"] == "Build orders for tiny001."
+    assert seen["env"]["SPIDER2_AGENT_REPORT"] == str(Path(seen["cwd"]).parent / "agent-report.json")
+    assert set(seen["env"]) == {"SPIDER2_INSTANCE_ID", "SPIDER2_INSTRUCTION", "SPIDER2_PROJECT_DIR",
+                                "SPIDER2_DB_PATH", "SPIDER2_AGENT_REPORT"}
     assert seen["stdin"] == ""
+    assert seen["path0"] == str(Path(sys.executable).parent)
+    assert seen["dbt"] == str(Path(sys.executable).with_name("dbt"))
 
 
-def test_python_callable_agent(pytester, run, tiny_suite):
-    checkout = tiny_suite(["tiny001"])
-    pytester.makepyfile(
-        my_agent="""
-        import duckdb
-
-        def solve(context):
-            assert context.env["SPIDER2_INSTANCE_ID"] == context.instance_id == "tiny001"
-            assert context.seconds_left > 0
-            with duckdb.connect(str(context.db_path)) as con:
-                con.execute("CREATE TABLE orders AS SELECT id, amount * 2 AS amount, day FROM raw_orders")
-            return 0
-        """
+def test_a_cmd_agent_reports_cost_turns_and_model_through_its_report_file(pytester, run, tiny_suite, script_agent):
+    agent = script_agent(
+        "reporting",
+        "import json, os\n" + SOLVE_INLINE + "\n"
+        "json.dump({'cost_usd': 0.25, 'turns': 4, 'input_tokens': 1200, 'output_tokens': 300, 'model': 'm-1'},"
+        " open(os.environ['SPIDER2_AGENT_REPORT'], 'w'))\n",
     )
-    result = run(f"--spider2-root={checkout}", "--spider2-agent=python:my_agent:solve")
+    result = run(f"--spider2-root={tiny_suite(['tiny001'])}", f"--spider2-agent={agent}", "--junitxml=out.xml")
     result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*agent cost: $0.25 over 1 runs ($0.25 mean), 4 turns"])
+    record = summary_of(pytester)["instances"][0]
+    assert (record["cost_usd"], record["turns"], record["input_tokens"], record["model"]) == (0.25, 4, 1200, "m-1")
+    xml = (pytester.path / "out.xml").read_text()
+    assert 'name="cost_usd" value="0.25"' in xml and 'name="model" value="m-1"' in xml
 
 
-def test_python_agent_that_cannot_be_imported_is_a_usage_error(pytester, run, tiny_suite):
+PYTHON_AGENT = textwrap.dedent(
+    """
+    import duckdb
+
+    def solve(context):
+        assert context.env["SPIDER2_INSTANCE_ID"] == context.instance_id == "tiny001"
+        assert context.seconds_left > 0
+        with duckdb.connect(str(context.db_path)) as con:
+            con.execute("CREATE TABLE orders AS SELECT id, amount * 2 AS amount, day FROM raw_orders")
+        context.report(cost_usd=0.5, turns=2)
+        return 0
+    """
+)
+
+
+def test_python_agent_from_the_readme_works_when_pytest_runs_from_the_venv_script(pytester, tiny_suite):
     checkout = tiny_suite(["tiny001"])
-    result = run(f"--spider2-root={checkout}", "--spider2-agent=python:no_such_module:solve")
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*cannot import 'no_such_module'*"])
-
-
-def test_unknown_agent_is_a_usage_error(pytester, run, tiny_suite):
-    checkout = tiny_suite(["tiny001"])
-    result = run(f"--spider2-root={checkout}", "--spider2-agent=magic")
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*unknown agent 'magic'*"])
+    pytester.makepyfile(my_agent=PYTHON_AGENT)
+    result = pytester.run(
+        Path(sys.executable).with_name("pytest"), "-p", "no:xdist", "-p", "no:cacheprovider",
+        f"--spider2-root={checkout}", "--spider2-agent=python:my_agent:solve", timeout=120,
+    )
+    result.assert_outcomes(passed=1)
+    assert summary_of(pytester)["instances"][0]["cost_usd"] == 0.5
 
 
 def test_conftest_hook_supplies_the_agent(pytester, run, tiny_suite):
-    checkout = tiny_suite(["tiny001"])
     pytester.makeconftest(
         f"""
         def pytest_spider2dbt_run_agent(context):
             return context.run([{sys.executable!r}, "-c", {SOLVE_INLINE!r}])
         """
     )
-    result = run(f"--spider2-root={checkout}")
-    result.assert_outcomes(passed=1)
+    run(f"--spider2-root={tiny_suite(['tiny001'])}").assert_outcomes(passed=1)
+    assert summary_of(pytester)["instances"][0]["agent"] == "pytest_spider2dbt_run_agent hook"
 
 
-SOLVE_INLINE = (
-    "import os, duckdb; duckdb.connect(os.environ['SPIDER2_DB_PATH']).execute("
-    "'CREATE TABLE orders AS SELECT id, amount * 2 AS amount, day FROM raw_orders')"
-)
+def test_a_hook_that_ignores_the_deadline_is_reported_truthfully(pytester, run, tiny_suite):
+    pytester.makeconftest(
+        """
+        import time
+
+        def pytest_spider2dbt_run_agent(context):
+            time.sleep(1.5)
+            return 0
+        """
+    )
+    result = run(f"--spider2-root={tiny_suite(['tiny001'])}", "--spider2-timeout=0.5")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*tiny001: agent_timeout — agent pytest_spider2dbt_run_agent hook ran 2 s, past its "
+                                 "0.5 s limit; an in-process hook cannot be killed: run its commands with context.run*"])
 
 
 def test_overriding_the_workspace_fixture_prepares_it_before_the_agent(pytester, run, tiny_suite, solving_agent):
-    checkout = tiny_suite(["tiny001"])
     pytester.makeconftest(
         """
         import pytest
@@ -111,67 +148,60 @@ def test_overriding_the_workspace_fixture_prepares_it_before_the_agent(pytester,
             return spider2_workspace
         """
     )
-    result = run(f"--spider2-root={checkout}", f"--spider2-agent=cmd:test -f CONTEXT.md && {solving_agent[4:]}")
-    result.assert_outcomes(passed=1)
+    agent = f"cmd:test -f CONTEXT.md && {solving_agent[4:]}"
+    run(f"--spider2-root={tiny_suite(['tiny001'])}", f"--spider2-agent={agent}").assert_outcomes(passed=1)
 
 
-def test_failing_agent_is_agent_error_with_its_log_tail(pytester, run, tiny_suite):
-    checkout = tiny_suite(["tiny001"])
-    result = run(f"--spider2-root={checkout}", "--spider2-agent=cmd:echo something broke >&2; exit 3")
+def test_failing_agent_is_agent_error_with_its_exit_status_and_log_tail(pytester, run, tiny_suite):
+    result = run(f"--spider2-root={tiny_suite(['tiny001'])}", "--spider2-agent=cmd:echo something broke >&2; exit 3")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
-        ["*tiny001: agent_error*", "*exited with status 3*", "*something broke*", "*agent_error*1*"]
+        ["*tiny001: agent_error — agent cmd:echo something broke >&2; exit 3 exited with status 3 after*",
+         "*--- last 1 line(s) of *agent.stderr ---", "something broke"]
     )
-    assert (pytester.path / "spider2-results" / "logs" / "tiny001" / "agent.stderr").read_text() == "something broke\n"
+    log = pytester.path / "spider2-results" / "logs" / "tiny001" / "agent.stderr"
+    assert log.read_text() == "something broke\n"
+    record = summary_of(pytester)["instances"][0]
+    assert (record["agent_exit"], record["timed_out"], record["category"]) == (3, False, "agent_error")
 
 
-def test_hanging_agent_is_killed_with_its_children(pytester, run, tiny_suite):
-    checkout = tiny_suite(["tiny001"])
-    marker = f"sleep {700000 + os.getpid() * 2 + (run.mode == 'xdist')}"  # unique, to find orphans by
-    result = run(f"--spider2-root={checkout}", "--spider2-timeout=2", f"--spider2-agent=cmd:{marker} & {marker}")
+def test_exit_status_and_timeout_stay_in_the_record_when_the_result_passes(pytester, run, tiny_suite, solving_agent):
+    agent = f"cmd:{solving_agent[4:]}; exit 5"
+    run(f"--spider2-root={tiny_suite(['tiny001'])}", f"--spider2-agent={agent}", "--junitxml=out.xml").assert_outcomes(
+        passed=1
+    )
+    record = summary_of(pytester)["instances"][0]
+    assert (record["category"], record["agent_exit"], record["timed_out"]) == ("passed", 5, False)
+    xml = (pytester.path / "out.xml").read_text()
+    assert 'name="agent_exit" value="5"' in xml and 'name="timed_out" value="false"' in xml
+
+
+def test_hanging_agent_is_killed_with_everything_it_started(pytester, run, tiny_suite):
+    marker = f"sleep {700000 + os.getpid()}"  # unique, to find leftovers by
+    agent = f"cmd:setsid {marker} & ( {marker} & ) ; {marker}"
+    result = run(f"--spider2-root={tiny_suite(['tiny001'])}", "--spider2-timeout=1", f"--spider2-agent={agent}")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*tiny001: agent_timeout*", "*timed out after 2 s*"])
+    result.stdout.fnmatch_lines(["*tiny001: agent_timeout — agent cmd:* ran past its 1 s limit and was killed*"])
     assert marker not in os.popen("ps -eo args").read()
+    assert summary_of(pytester)["instances"][0]["timed_out"] is True
 
 
 def test_gold_path_is_never_given_to_the_agent(pytester, run, tiny_suite, monkeypatch):
     checkout = tiny_suite(["tiny001"])
     monkeypatch.setenv("SPIDER2_ROOT", str(checkout))
+    monkeypatch.setenv("MY_DATA", str(checkout / "spider2-dbt" / "evaluation_suite"))
     dump = pytester.path / "env.txt"
-    result = run(f"--spider2-agent=cmd:env > {dump}; ls -R . >> {dump}")
-    result.assert_outcomes(failed=1)
+    run("--spider2-agent=cmd:env > " + str(dump) + "; ls -R . >> " + str(dump)).assert_outcomes(failed=1)
     seen = dump.read_text()
     assert str(checkout) not in seen
     assert "evaluation_suite" not in seen
 
 
-NOSY_AGENT = textwrap.dedent(
-    """
-    import os, pathlib
-    # Leave a file in every folder the agent can name (its ancestors, any folder in its environment), but
-    # only inside the test's own folder, so the machine is left clean.
-    limit = pathlib.Path(os.environ["NOSY_LIMIT"])
-    here = pathlib.Path.cwd()
-    folders = list(here.parents) + [pathlib.Path(v) for v in os.environ.values() if os.path.isdir(v)]
-    for folder in folders:
-        if not folder.is_relative_to(limit):
-            continue
-        try:
-            (folder / "nosy.txt").write_text("was here")
-        except OSError:
-            pass
-    """
-)
-
-
-def test_spider2_tree_is_never_modified(pytester, run, tiny_suite, solving_agent, tree_checksum, monkeypatch, script_agent):
-    monkeypatch.setenv("NOSY_LIMIT", str(pytester.path))
-    checkout = tiny_suite(["tiny001", "tiny002"])
-    before = tree_checksum(checkout)
-    result = run(f"--spider2-root={checkout}", f"--spider2-agent={solving_agent}")
-    result.assert_outcomes(passed=2)
-    nosy = script_agent("nosy", NOSY_AGENT)
-    run(f"--spider2-root={checkout}", f"--spider2-agent={nosy}").assert_outcomes(failed=2)
-    assert (pytester.path / "nosy.txt").exists()
-    run(f"--spider2-root={checkout}", "--spider2-agent=gold").assert_outcomes(passed=2)
-    assert tree_checksum(checkout) == before
+def test_the_sweep_stops_when_the_agent_keeps_failing_to_start(pytester, run, tiny_suite):
+    checkout = tiny_suite([f"tiny{n:03d}" for n in range(1, 7)])
+    result = run(f"--spider2-root={checkout}", "--spider2-agent=cmd:exit 127")
+    result.assert_outcomes(failed=3)
+    result.stdout.fnmatch_lines(
+        ["*tiny001: agent_error — agent cmd:exit 127 did not start: command not found (status 127)*",
+         "*stopping the sweep: the agent did not start 3 times in a row (command not found (status 127))*"]
+    )

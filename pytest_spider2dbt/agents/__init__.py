@@ -19,6 +19,7 @@ from .spec import (
     module_root,
     parse_agent_spec,
     startup_problem,
+    template_paths,
 )
 
 __all__ = [
@@ -38,4 +39,5 @@ __all__ = [
     "parse_agent_spec",
     "run_builtin",
     "startup_problem",
+    "template_paths",
 ]

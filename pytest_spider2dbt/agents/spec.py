@@ -129,3 +129,16 @@ def startup_problem(spec: AgentSpec, env: Mapping[str, str]) -> str | None:
         word = first_word(spec.value)
         return missing_command(word, env) if word else None
     return None
+
+
+def template_paths(spec: AgentSpec) -> tuple[Path, ...]:
+    """Folders of the existing absolute paths a `cmd:` template names (its script, its tools): an agent's sandbox
+    shows them read-only."""
+    if spec.kind != "cmd":
+        return ()
+    try:
+        words = shlex.split(spec.value, comments=True)
+    except ValueError:
+        return ()
+    found = [Path(word) for word in words if word.startswith("/") and "{" not in word and Path(word).exists()]
+    return tuple(dict.fromkeys(path if path.is_dir() else path.parent for path in found))

@@ -7,14 +7,15 @@ others, so the folder score it states is the one the official evaluate.py prints
 from __future__ import annotations
 
 import json
+from html import escape
 from typing import Any
 
 from ..collect import ResultsFolder
-from . import html
 from .records import Record
 from .summary import Summary
 
 SUMMARY = "summary.json"
+REPORT = "report.html"
 SCHEMA = 1
 
 
@@ -66,9 +67,21 @@ def add_record(
 
 def html_name(summary_name: str) -> str:
     """report.html beside summary.json (judge-report.html beside judge-summary.json)."""
-    return summary_name.replace("summary.json", html.REPORT)
+    return summary_name.replace(SUMMARY, REPORT)
 
 
 def write_html(folder: ResultsFolder, document: dict[str, Any], summary_name: str = SUMMARY) -> None:
     """Render the page from the summary document and replace it atomically; the caller holds the lock."""
-    folder.write_text(html_name(summary_name), html.render_report(document))
+    folder.write_text(html_name(summary_name), rendered(document))
+
+
+def rendered(document: dict[str, Any]) -> str:
+    """report.html's text; a failure to render costs the page, never the run or its summary.json."""
+    try:
+        from . import html  # Jinja2 loads only when a page is written, not in every pytest run
+
+        return html.render_report(document)
+    except Exception as error:
+        message = escape(f"{type(error).__name__}: {error}")
+        return (f"<!doctype html><meta charset=utf-8><title>Spider2-DBT</title><p>report.html could not be "
+                f"rendered ({message}); summary.json beside it holds every number.</p>")
