@@ -311,7 +311,7 @@ def test_read_text_of_a_fifo_is_none_without_waiting(out: ResultsFolder):
     found: list[str | None] = []
     reader = threading.Thread(target=lambda: found.append(out.read_text("summary.json")), daemon=True)
     reader.start()
-    reader.join(1.0)
+    reader.join(0.5)
     hung = reader.is_alive()
     if hung:  # release the reader: a writer opens and closes the FIFO
         os.close(os.open(out.path / "summary.json", os.O_WRONLY | os.O_NONBLOCK))
@@ -457,7 +457,7 @@ def test_sha256_of_a_fifo_is_none_without_waiting(tmp_path: Path):
     found: list[str | None] = []
     reader = threading.Thread(target=lambda: found.append(sha256_of(fifo)), daemon=True)
     reader.start()
-    reader.join(1.0)
+    reader.join(0.5)
     hung = reader.is_alive()
     if hung:
         os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
