@@ -59,7 +59,7 @@ class Settings:
     baseline: Path | None = None
     clock: Clock = field(default_factory=Clock)
     python_path: tuple[Path, ...] = ()
-    hidden: tuple[Path, ...] = ()
+    secrets: tuple[Path, ...] = ()
 
     @property
     def mode(self) -> Mode:

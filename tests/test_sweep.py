@@ -1,4 +1,4 @@
-"""The full sweep as teams run it: concurrency, known issues, rounds, Claude Code, reuse and preflight."""
+"""The full sweep as teams run it: concurrency, progress, rounds, Claude Code, reuse and a baseline."""
 
 from __future__ import annotations
 
@@ -118,25 +118,18 @@ def test_reuse_judges_filed_results_without_running_the_agent(pytester, run, tin
     assert {i["instance_id"]: i["agent"] for i in summary["instances"]} == {"tiny001": "reused", "tiny002": "gold"}
 
 
-def test_preflight_reports_hygiene_without_running_agents(pytester, run, tiny_suite):
-    checkout = tiny_suite(["tiny001", "tiny002", "tiny003"], tiny002={"gold": False})
-    gold_dir = checkout / "spider2-dbt" / "evaluation_suite" / "gold" / "tiny003"
-    start = checkout / "spider2-dbt" / "examples" / "tiny003" / "tiny.duckdb"
-    (gold_dir / "tiny.duckdb").write_bytes(start.read_bytes())  # a gold that the start already satisfies...
-    evaluation = checkout / "spider2-dbt" / "evaluation_suite" / "gold" / "spider2_eval.jsonl"
-    entries = [json.loads(line) for line in evaluation.read_text().splitlines()]
-    entries[2]["evaluation"]["parameters"]["condition_tabs"] = ["raw_orders"]  # ...on a table it already has
-    evaluation.write_text("".join(json.dumps(e) + "\n" for e in entries))
-    (checkout / "spider2-dbt" / "examples" / "tiny001" / "packages.yml").write_text("packages: []\n")
-
-    result = run(f"--spider2-root={checkout}", "--spider2-check", "--spider2-agent=cmd:exit 1")
-    result.assert_outcomes(passed=1, failed=2)
+def test_a_baseline_shows_the_flips_and_whether_they_are_more_than_chance(pytester, run, tiny_suite):
+    checkout = tiny_suite([f"tiny{n:03d}" for n in range(1, 7)])
+    run(f"--spider2-root={checkout}", "--spider2-out=before").assert_outcomes(failed=6)
+    result = run(f"--spider2-root={checkout}", "--spider2-agent=gold", "--spider2-baseline=before")
+    result.assert_outcomes(passed=6)
     result.stdout.fnmatch_lines(
-        [
-            "instance*example*start_db*gold*gold_name*packages*free_pass",
-            "tiny001*ok*ok*ok*ok*dbt deps needed*no",
-            "tiny002*ok*ok*missing*ok*none*-",
-            "tiny003*ok*ok*ok*ok*none*yes",
-        ]
+        ["Compared with *before: 6 newly passing, 0 newly failing (exact McNemar p = 0.0312: more than chance)",
+         "  newly passing: tiny001, tiny002, tiny003, tiny004, tiny005, tiny006"]
     )
-    assert not (pytester.path / "spider2-results" / "logs").exists()
+
+
+def test_a_missing_baseline_is_a_usage_error(pytester, run, tiny_suite):
+    result = run(f"--spider2-root={tiny_suite(['tiny001'])}", "--spider2-baseline=nowhere.json")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--spider2-baseline *nowhere.json: cannot read*"])
