@@ -128,6 +128,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SESSION_KEY] = state
     config.pluginmanager.register(BuiltinAgent(state), "spider2dbt-builtin-agent")
     config.pluginmanager.register(Display(state, config), "spider2dbt-display")
+    if config.getoption("htmlpath", None):
+        config.pluginmanager.register(PytestHtml(), "spider2dbt-pytest-html")
     config.addinivalue_line("markers", "spider2: a Spider2-DBT benchmark instance")
 
 
@@ -623,3 +625,35 @@ class Display:
         comparison = compare(passes_by_instance(run.records), read_baseline(baseline))
         return terminal.baseline_lines(comparison.newly_passing, comparison.newly_failing, comparison.p_value,
                                        str(baseline))
+
+# ------------------------------------------------------------------------------- pytest-html (--html=...)
+
+
+class PytestHtml:
+    """pytest-html's view of the instances: category, score, agent time and cost as columns, and the instance's
+    section of report.html (match report, log tails, conversation) as an extra. Registered only when pytest-html
+    writes a report; the extra is made where the instance ran and travels with its report."""
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        record = getattr(report, RECORD_ATTRIBUTE, None)
+        if record is not None:
+            from pytest_html import extras
+
+            from .report import html
+
+            report.extras = [*getattr(report, "extras", []), extras.html(html.pytest_html_extra(record))]
+        return report
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_table_header(self, cells: list[str]) -> None:
+        from .report import html
+
+        cells[2:2] = html.pytest_html_header_cells()
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
+        from .report import html
+
+        cells[2:2] = html.pytest_html_row_cells(getattr(report, RECORD_ATTRIBUTE, None))

@@ -35,15 +35,21 @@ def read_records(folder: ResultsFolder, name: str = SUMMARY) -> dict[str, Record
     return records
 
 
-def document(records: list[Record], *, strict: bool, provenance: dict[str, Any]) -> dict[str, Any]:
-    """The whole summary.json: the folder's numbers, what produced the latest run, and every record."""
+def document(
+    records: list[Record], *, strict: bool, provenance: dict[str, Any], baseline: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The whole summary.json: the folder's numbers, what produced the latest run, and every record; with
+    `baseline` ({"path", "newly_passing", "newly_failing", "p_value"}), the flips against an earlier run too."""
     ordered = sorted(records, key=lambda r: r.key)
-    return {
+    data = {
         "schema": SCHEMA,
         "folder": Summary(tuple(ordered), strict=strict).to_dict(),
         "provenance": provenance,
         "instances": [record.to_dict() for record in ordered],
     }
+    if baseline is not None:
+        data["baseline"] = baseline
+    return data
 
 
 def write_summary(
