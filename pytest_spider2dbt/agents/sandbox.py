@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -19,13 +20,14 @@ class Launch:
 
 
 class Sandbox(Protocol):
-    """Wraps an agent's command; `isolation` labels every number obtained with it."""
+    """Wraps an agent's command; `isolation` labels every number obtained with it. The command may write in its
+    `workspace` and in `logs` (its own log folder), nowhere else."""
 
     @property
     def isolation(self) -> str: ...
 
     def launch(
-        self, argv: Sequence[str], *, workspace: Path, env: Mapping[str, str]
+        self, argv: Sequence[str], *, workspace: Path, env: Mapping[str, str], logs: Path | None = None
     ) -> AbstractContextManager[Launch]: ...
 
 
@@ -36,7 +38,8 @@ class NoSandbox:
     isolation: str = "none"
 
     @contextmanager
-    def launch(self, argv: Sequence[str], *, workspace: Path, env: Mapping[str, str]) -> Iterator[Launch]:
+    def launch(self, argv: Sequence[str], *, workspace: Path, env: Mapping[str, str],
+               logs: Path | None = None) -> Iterator[Launch]:
         yield Launch(list(argv), dict(env))
 
 
@@ -49,7 +52,24 @@ class SandboxError(Exception):
 
 def choose_sandbox(requested: str, *, binds: Sequence[str] = (), hidden: Sequence[Path] = (),
                    read_only: Sequence[Path] = ()) -> Sandbox:
-    """The sandbox for `--spider2-sandbox` (auto, bwrap or none)."""
+    """The sandbox for `--spider2-sandbox`: `none`, `bwrap` (a SandboxError when it cannot work here), or `auto`
+    (bwrap when it is installed and a trial command runs in it, else none, with the reason in its label)."""
+    from . import bwrap
+
+    if requested == "none":
+        return NO_SANDBOX
+    executable = shutil.which("bwrap")
+    if executable is None:
+        if requested == "bwrap":
+            raise SandboxError("--spider2-sandbox bwrap: bubblewrap is not installed; install it "
+                               f"({bwrap.INSTALL_HINT}) or run unsandboxed with --spider2-sandbox none")
+        return NoSandbox(f"none (bubblewrap is not installed: {bwrap.INSTALL_HINT})")
+    sandbox = bwrap.BwrapSandbox.configure(executable, binds=binds, hidden=hidden, read_only=read_only)
+    problem = sandbox.trial()
+    if problem is None:
+        return sandbox
     if requested == "bwrap":
-        raise SandboxError("--spider2-sandbox bwrap: bubblewrap support is not built yet")
-    return NO_SANDBOX
+        raise SandboxError(f"--spider2-sandbox bwrap: {executable} cannot create a sandbox here ({problem}); it needs "
+                           "user namespaces (sysctl kernel.unprivileged_userns_clone=1, or run as root) or "
+                           "run unsandboxed with --spider2-sandbox none")
+    return NoSandbox(f"none (bubblewrap cannot create a sandbox here: {problem})")
