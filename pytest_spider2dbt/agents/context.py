@@ -85,7 +85,7 @@ class AgentContext:
         self, command: str | Sequence[str], *, log_name: str = "agent", stdout_name: str | None = None
     ) -> ProcessResult:
         argv = [SHELL, "-c", command] if isinstance(command, str) else list(command)
-        with self.sandbox.launch(argv, workspace=self.workspace, env=self.env) as launch:
+        with self.sandbox.launch(argv, workspace=self.workspace, env=self.env, logs=self.log_dir) as launch:
             return run_process(
                 launch.argv,
                 cwd=self.project_dir,
