@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from .categories import Category
 
 INSTRUCTIONS = Path("examples") / "spider2-dbt.jsonl"
+PLAIN_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 EVALUATION = Path("evaluation_suite") / "gold" / "spider2_eval.jsonl"
 
 
@@ -88,6 +90,9 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
                 raise SuiteError(f"{path}:{number}: not valid JSON ({error.msg}); fix or remove that line") from None
             if not isinstance(record, dict) or not isinstance(record.get("instance_id"), str):
                 raise SuiteError(f"{path}:{number}: expected a JSON object with a string \"instance_id\"")
+            if not PLAIN_ID.fullmatch(record["instance_id"]):
+                raise SuiteError(f"{path}:{number}: instance_id {record['instance_id']!r} is not a plain name "
+                                 "(letters, digits, '_', '-', '.'; it names folders)")
             records.append(record)
     return records
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from .suite import Instance
 
-# dbt's own output folders are never part of a task's start state.
-LEFT_BEHIND = shutil.ignore_patterns("target", "logs", "*.duckdb.wal", ".user.yml")
+# dbt's own output at the project's top level is never part of a task's start state.
+LEFT_BEHIND = {"target", "logs", ".user.yml"}
 
 
 class WorkspaceError(Exception):
@@ -23,7 +23,11 @@ def make_workspace(instance: Instance, base: Path) -> Path:
             f"tree {instance.suite_root}; use a --basetemp outside it"
         )
     project_dir = base / instance.instance_id
-    shutil.copytree(instance.example_dir, project_dir, ignore=LEFT_BEHIND, symlinks=False)
+    top = str(instance.example_dir)
+    shutil.copytree(
+        instance.example_dir, project_dir, symlinks=False,
+        ignore=lambda folder, names: LEFT_BEHIND & set(names) if folder == top else set(),
+    )
     return project_dir
 
 

@@ -233,8 +233,6 @@ def test_report_refuses_unknown_fields_and_writes_nothing(tmp_path: Path):
     assert not context.report_path.exists()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: report() writes with Path.write_text, which follows a symlink the agent "
-                                       "planted at agent-report.json (the claude-code runner calls it in the harness)")
 def test_report_does_not_write_through_a_symlink_planted_in_the_workspace(tmp_path: Path):
     context = make_context(tmp_path)
     victim = tmp_path / "victim.txt"
@@ -247,8 +245,6 @@ def test_report_does_not_write_through_a_symlink_planted_in_the_workspace(tmp_pa
     assert victim.read_text() == "precious\n"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: AgentUsage.read follows a symlink at the agent's report path (to any "
-                                       "file, a FIFO or /dev/zero) and reads it whole")
 def test_agent_usage_read_does_not_follow_a_symlink_planted_in_the_workspace(tmp_path: Path):
     outside = tmp_path / "outside.json"
     outside.write_text(json.dumps({"model": "read from outside the workspace"}))
@@ -370,14 +366,11 @@ def test_the_environment_does_not_change_the_callers_mapping():
     assert base == {"SPIDER2_ROOT": "/x", "PATH": "/usr/bin"}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: PATH is rebuilt from the caller's PATH after the hidden-path filter")
 def test_a_path_entry_inside_a_hidden_folder_does_not_reach_the_agent():
     env = environment({"PATH": "/data/Spider2/venv/bin:/usr/bin"})
     assert "/data/Spider2" not in env["PATH"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: PYTHONPATH is rebuilt from the caller's PYTHONPATH after the hidden-path "
-                                       "filter")
 def test_a_pythonpath_inside_a_hidden_folder_does_not_reach_a_python_agent():
     env = environment({"PYTHONPATH": "/data/Spider2/methods"}, python_path=[Path("/agents")])
     assert "/data/Spider2" not in env["PYTHONPATH"]

@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from collections.abc import Mapping
 from typing import Any
 
+from ..safefiles import read_regular, write_file_atomically
 from .processes import ProcessResult, run_process
 from .sandbox import NO_SANDBOX, Sandbox
 from .spec import SHELL
 
 REPORT_FIELDS = ("cost_usd", "turns", "input_tokens", "output_tokens", "model")
+REPORT_BYTES = 64 * 1024
+
+
+def sane(value: Any, types: tuple[type, ...]) -> bool:
+    """Of the expected type, and for numbers finite and not negative (bools are not numbers here)."""
+    if not isinstance(value, types) or isinstance(value, bool):
+        return False
+    return not isinstance(value, (int, float)) or (math.isfinite(value) and value >= 0)
 
 
 @dataclass(frozen=True)
@@ -30,10 +39,11 @@ class AgentUsage:
 
     @classmethod
     def read(cls, path: Path) -> AgentUsage:
-        """The fields of a report file that have the right type; anything else in it is ignored."""
+        """The fields of a report file that have the right type and a sane value; anything else is ignored (the
+        agent wrote the file: it is read without following a link, and only its first REPORT_BYTES)."""
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            data = json.loads(read_regular(path, REPORT_BYTES) or b"null")
+        except ValueError:
             return cls()
         if not isinstance(data, dict):
             return cls()
@@ -41,10 +51,7 @@ class AgentUsage:
             "cost_usd": (int, float), "turns": (int,), "input_tokens": (int,), "output_tokens": (int,),
             "model": (str,),
         }
-        values = {
-            name: data[name] for name, types in kinds.items()
-            if isinstance(data.get(name), types) and not isinstance(data.get(name), bool)
-        }
+        values = {name: data[name] for name, types in kinds.items() if sane(data.get(name), types)}
         return cls(**values)
 
 
@@ -103,7 +110,7 @@ class AgentContext:
             raise TypeError(f"unknown agent report fields: {', '.join(sorted(unknown))}; use {REPORT_FIELDS}")
         current = {k: v for k, v in asdict(AgentUsage.read(self.report_path)).items() if v is not None}
         current.update({k: v for k, v in usage.items() if v is not None})
-        self.report_path.write_text(json.dumps(current), encoding="utf-8")
+        write_file_atomically(self.report_path, json.dumps(current).encode("utf-8"))
 
     def to_json(self) -> str:
         """The context for a child process; environment and sandbox stay behind (the child inherits the one and

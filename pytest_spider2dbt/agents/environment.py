@@ -19,6 +19,11 @@ def agent_path(current: str) -> str:
     return os.pathsep.join([mine, *(p for p in current.split(os.pathsep) if p and p != mine)])
 
 
+def without_entries_in(search_path: str, secrets: Sequence[str]) -> str:
+    """A PATH-like value without the entries that name a hidden path."""
+    return os.pathsep.join(p for p in search_path.split(os.pathsep) if p and not any(s in p for s in secrets))
+
+
 def agent_environment(
     base: Mapping[str, str],
     *,
@@ -39,9 +44,10 @@ def agent_environment(
         if not name.startswith(HIDDEN_PREFIXES) and not any(secret in value for secret in secrets)
     }
     env.update(QUIET_DBT)
-    env["PATH"] = agent_path(base.get("PATH", os.defpath))
+    env["PATH"] = agent_path(without_entries_in(base.get("PATH", os.defpath), secrets))
     if python_path:
-        env["PYTHONPATH"] = os.pathsep.join([*(str(p) for p in python_path), *filter(None, [base.get("PYTHONPATH")])])
+        inherited = without_entries_in(base.get("PYTHONPATH", ""), secrets)
+        env["PYTHONPATH"] = os.pathsep.join([*(str(p) for p in python_path), *filter(None, [inherited])])
     env.update(
         PWD=str(project_dir),
         SPIDER2_INSTANCE_ID=instance_id,

@@ -11,16 +11,16 @@ import errno
 import fcntl
 import hashlib
 import os
-import secrets
 import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..safefiles import DIRECTORY_FLAGS, open_regular, write_atomically
+
 LOCK = ".lock"
 LOCK_TIMEOUT_SECONDS = 120.0
-DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 class FolderError(Exception):
@@ -54,7 +54,7 @@ class ResultsFolder:
     @contextmanager
     def locked(self) -> Iterator[None]:
         """Hold the folder's exclusive lock (processes file results concurrently); give up after a while."""
-        fd = os.open(LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=self.fd)
+        fd = open_lock_file(self.fd)
         try:
             wait_for_lock(fd, self.path / LOCK)
             yield
@@ -66,13 +66,10 @@ class ResultsFolder:
         with self.subfolder(subfolder, create=False) as fd:
             if fd is None:
                 return None
-            try:
-                file_fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
-            except OSError:
+            file = open_regular(name, fd)
+            if file is None:
                 return None
-            with os.fdopen(file_fd, "rb") as file:
-                if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
-                    return None
+            with file:
                 return file.read().decode("utf-8", errors="replace")
 
     def write_text(self, name: str, text: str, subfolder: tuple[str, ...] = ()) -> None:
@@ -146,25 +143,25 @@ def remove_entry(parent: int, name: str) -> None:
     os.rmdir(name, dir_fd=parent)
 
 
-def write_atomically(folder: int, name: str, data: bytes) -> None:
-    """Write to a fresh sibling, fsync, then rename over `name` (a symlink there is replaced, not followed)."""
-    temporary = f".{name}.{secrets.token_hex(6)}"
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=folder)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.rename(temporary, name, src_dir_fd=folder, dst_dir_fd=folder)
-    except BaseException:
+def open_lock_file(folder: int) -> int:
+    """The lock file, opened without truncating it; anything but a regular file in its place is replaced."""
+    for _ in range(2):
         try:
-            os.unlink(temporary, dir_fd=folder)
-        except FileNotFoundError:
-            pass
-        raise
+            fd = os.open(LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600,
+                         dir_fd=folder)
+        except OSError as error:
+            if error.errno != errno.ELOOP:
+                raise
+        else:
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                return fd
+            os.close(fd)
+        remove_entry(folder, LOCK)
+    raise FolderError(f"the lock file {LOCK} of the results folder keeps being replaced; end the process doing it")
 
 
-def wait_for_lock(fd: int, where: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> None:
+def wait_for_lock(fd: int, where: Path, timeout: float | None = None) -> None:
+    timeout = LOCK_TIMEOUT_SECONDS if timeout is None else timeout
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -181,12 +178,11 @@ def wait_for_lock(fd: int, where: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -
 
 def sha256_of(path: Path) -> str | None:
     """The sha256 of a regular file (not followed if it is a symlink), or None."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError:
+    file = open_regular(path)
+    if file is None:
         return None
     digest = hashlib.sha256()
-    with os.fdopen(fd, "rb") as file:
+    with file:
         for chunk in iter(lambda: file.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()

@@ -12,7 +12,7 @@ import json
 import os
 import secrets
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -72,15 +72,19 @@ def stage_result(folder: ResultsFolder, instance_id: str, source: Path, max_byte
     with folder.subfolder((STAGING,), create=True) as staging_fd:
         assert staging_fd is not None
         os.mkdir(slot, 0o700, dir_fd=staging_fd)
-    with folder.subfolder((STAGING, slot), create=False) as slot_fd:
-        assert slot_fd is not None
-        copy_without_following(source, slot_fd, name, max_bytes)
-        wal = source.with_name(name + ".wal")
-        if os.path.lexists(wal):
-            copy_without_following(wal, slot_fd, name + ".wal", max_bytes)
-            settle(f"/proc/self/fd/{slot_fd}/{name}")
-        digest = sha256_in(slot_fd, name)
-    return StagedResult(slot, name, folder.path / STAGING / slot / name, digest)
+    staged = StagedResult(slot, name, folder.path / STAGING / slot / name, "")
+    try:
+        with folder.subfolder((STAGING, slot), create=False) as slot_fd:
+            assert slot_fd is not None
+            copy_without_following(source, slot_fd, name, max_bytes)
+            wal = source.with_name(name + ".wal")
+            if os.path.lexists(wal):
+                copy_without_following(wal, slot_fd, name + ".wal", max_bytes)
+                settle(f"/proc/self/fd/{slot_fd}/{name}")
+            return replace(staged, sha256=sha256_in(slot_fd, name))
+    except BaseException:
+        discard_staged(folder, staged)
+        raise
 
 
 def commit_result(folder: ResultsFolder, instance_id: str, staged: StagedResult) -> FiledResult:
@@ -153,8 +157,14 @@ def filed_result(folder: ResultsFolder, instance_id: str) -> Path | None:
     name = entry.get("answer_or_path") if entry else None
     if not plain_name(name):
         return None
-    path = folder.path / instance_id / str(name)
-    return path if path.is_file() and not path.is_symlink() else None
+    with folder.subfolder((instance_id,), create=False) as instance_fd:
+        if instance_fd is None:
+            return None
+        try:
+            info = os.stat(str(name), dir_fd=instance_fd, follow_symlinks=False)
+        except OSError:
+            return None
+    return folder.path / instance_id / str(name) if stat.S_ISREG(info.st_mode) else None
 
 
 @dataclass(frozen=True)

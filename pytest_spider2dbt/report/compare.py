@@ -39,7 +39,7 @@ def read_baseline(path: Path) -> dict[str, bool]:
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
         records = [Record.from_dict(entry) for entry in data["instances"]]
-    except (OSError, ValueError, KeyError, TypeError) as error:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         raise BaselineError(f"--spider2-baseline {path}: cannot read {file} as a summary.json ({error})") from None
     return passes_by_instance(records)
 

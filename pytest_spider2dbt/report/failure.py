@@ -43,8 +43,9 @@ def failure_text(
 
 
 def cap(text: str, limit: int = MAX_FAILURE_BYTES) -> str:
+    """At most `limit` bytes, the note saying what was cut included."""
     data = text.encode("utf-8", errors="replace")
     if len(data) <= limit:
         return text
-    kept = data[:limit].decode("utf-8", errors="ignore")
-    return kept + f"\n[... {len(data) - limit:,} more bytes of this report cut]"
+    note = f"\n[... {len(data):,} bytes in all; the rest of this report was cut]"
+    return data[: limit - len(note.encode())].decode("utf-8", errors="ignore") + note

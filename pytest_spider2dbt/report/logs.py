@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..safefiles import open_regular
+
 TAIL_LINES = 20
 TAIL_BYTES = 8 * 1024
 LINE_WIDTH = 300
@@ -36,11 +38,10 @@ class LogTail:
 
 def tail(path: Path, lines: int = TAIL_LINES, max_bytes: int = TAIL_BYTES) -> LogTail | None:
     """The last `lines` lines within the last `max_bytes` bytes of a regular file (symlinks are not followed)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError:
+    file = open_regular(path)
+    if file is None:
         return None
-    with os.fdopen(fd, "rb") as file:
+    with file:
         size = os.fstat(file.fileno()).st_size
         start = max(0, size - max_bytes)
         file.seek(start)

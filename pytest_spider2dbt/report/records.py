@@ -91,6 +91,9 @@ class Record:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Record:
+        """The record a to_dict() made; TypeError or ValueError for anything else."""
+        if not isinstance(data, dict):
+            raise TypeError(f"a record is a JSON object, not {type(data).__name__}")
         known = {f.name for f in fields(cls)}
         values = {name: value for name, value in data.items() if name in known}
         values["category"] = Category(values.get("category", Category.HARNESS_ERROR))
@@ -101,7 +104,9 @@ def categorize(judged: Category, outcome: AgentOutcome | None, *, strict: bool, 
     """The category of a judged instance: a failing agent explains a failing result before the table diff does,
     and under --spider2-strict a pass whose rows differ is a strict mismatch."""
     if judged is Category.PASSED:
-        return Category.STRICT_MISMATCH if strict and not strict_score else Category.PASSED
+        if not strict or strict_score:
+            return Category.PASSED
+        judged = Category.STRICT_MISMATCH
     if outcome is not None and judged in EXPLAINED_BY_AGENT:
         if outcome.timed_out:
             return Category.AGENT_TIMEOUT

@@ -25,11 +25,12 @@ def read_records(folder: ResultsFolder, name: str = SUMMARY) -> dict[str, Record
         data = json.loads(folder.read_text(name) or "{}")
     except json.JSONDecodeError:
         return {}
+    entries = data.get("instances") if isinstance(data, dict) else None
     records = {}
-    for entry in data.get("instances", []) if isinstance(data, dict) else []:
+    for entry in entries if isinstance(entries, list) else []:
         try:
             record = Record.from_dict(entry)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, AttributeError):
             continue
         records[record.instance_id] = record
     return records

@@ -98,10 +98,11 @@ class Summary:
         """Mean unbiased pass@k over instances, for k = 1..rounds."""
         runs: Counter[str] = Counter(r.instance_id for r in self.records)
         passes = self.passes_per_instance()
-        return {
-            k: sum(pass_at_k(runs[i], passes[i], k) for i in runs if runs[i] >= k) / max(1, len(runs))
-            for k in range(1, self.rounds + 1)
-        }
+        estimates = {}
+        for k in range(1, self.rounds + 1):
+            sampled = [i for i in runs if runs[i] >= k]
+            estimates[k] = sum(pass_at_k(runs[i], passes[i], k) for i in sampled) / max(1, len(sampled))
+        return estimates
 
     def stability(self) -> dict[str, list[str]]:
         """Instances that passed in every round, in some, or in none."""

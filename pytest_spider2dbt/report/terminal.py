@@ -27,9 +27,10 @@ def progress_line(
     finished: Record, done: int, total: int, running: Mapping[str, float], eta_seconds: float | None
 ) -> str:
     """`[12/68] lemonade001 failed (table_missing, agent 24 s) · running: a 3m 05s, b 41 s · ETA 40m 12s`."""
-    verdict = "passed" if finished.category is Category.PASSED else f"failed ({finished.category}"
-    if finished.category is not Category.PASSED:
-        verdict += f", agent {duration(finished.agent_seconds)})" if finished.agent else ")"
+    verdict = finished.outcome or ("passed" if finished.category is Category.PASSED else "failed")
+    if finished.category not in (Category.PASSED, Category.SKIPPED):
+        agent = f", agent {duration(finished.agent_seconds)}" if finished.agent else ""
+        verdict += f" ({finished.category}{agent})"
     line = f"[{done}/{total}] {finished.instance_id}{round_suffix(finished)} {verdict}"
     if running:
         line += " · running: " + ", ".join(f"{name} {duration(age)}" for name, age in list(running.items())[:4])
