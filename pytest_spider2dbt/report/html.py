@@ -345,37 +345,25 @@ class Links:
         return Path(path).as_uri() if path and os.path.isabs(path) and record.result_file else None
 
 
-# Sections rendered so far, by instance, round and links: the record they show (as summary.json holds it), its
-# logs' version and the HTML. Comparing a record with the one shown costs far less than rendering it again.
-SECTIONS: dict[tuple[str, int, str, Links], tuple[dict[str, Any], tuple[tuple[str, int, int], ...], str]] = {}
+# Sections rendered so far, by instance, round and links, with the record they show (as summary.json holds it).
+# Comparing a record with the one shown costs far less than rendering it again. A record's logs change only
+# when its instance runs again, which files a new record; until then its section keeps the tails it was shown with.
+SECTIONS: dict[tuple[str, int, str, Links], tuple[dict[str, Any], str]] = {}
 
 
 def instance_section(entry: dict[str, Any], label: str, links: Links) -> str:
     """The HTML section of one instance (its record as summary.json holds it), rendered again only when the
-    record or its logs changed; past SECTION_CACHE_SIZE instances the oldest are forgotten."""
+    record changed; past SECTION_CACHE_SIZE instances the oldest are forgotten."""
     key = (entry["instance_id"], entry.get("round", 1), label, links)
-    logs = logs_version(entry)
     cached = SECTIONS.get(key)
-    if cached is not None and cached[0] == entry and cached[1] == logs:
-        return cached[2]
+    if cached is not None and cached[0] == entry:
+        return cached[1]
     section = render_section(Record.from_dict(entry), label, links)
     SECTIONS.pop(key, None)
     if len(SECTIONS) >= SECTION_CACHE_SIZE:
         del SECTIONS[next(iter(SECTIONS))]
-    SECTIONS[key] = (entry, logs, section)
+    SECTIONS[key] = (entry, section)
     return section
-
-
-def logs_version(entry: dict[str, Any]) -> tuple[tuple[str, int, int], ...]:
-    """Name, size and modification time of each log, so a section is rendered again when a log changes."""
-    if not entry.get("log_dir"):
-        return ()
-    try:
-        with os.scandir(entry["log_dir"]) as logs:
-            found = [(log.name, log.stat(follow_symlinks=False)) for log in logs]
-    except OSError:
-        return ()
-    return tuple(sorted((name, status.st_size, status.st_mtime_ns) for name, status in found))
 
 
 def render_section(record: Record, label: str, links: Links) -> str:
