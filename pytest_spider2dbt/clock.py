@@ -109,10 +109,11 @@ def library_path() -> Path:
     raise ClockError("--spider2-clock needs the libfaketime package: pip install libfaketime")
 
 
-def faketime_environment(day: dt.date) -> dict[str, str]:
-    """Variables that make every process see `day` at midnight as its start time (monotonic clocks stay real)."""
+def faketime_environment(day: dt.date, preload: str | None = None) -> dict[str, str]:
+    """Variables that make every process see `day` at midnight as its start time (monotonic clocks stay real);
+    libfaketime goes first on an LD_PRELOAD the agent already has."""
     return {
-        "LD_PRELOAD": str(library_path()),
+        "LD_PRELOAD": ":".join(filter(None, [str(library_path()), preload])),
         "FAKETIME": f"@{day.isoformat()} 00:00:00",
         "DONT_FAKE_MONOTONIC": "1",
         "FAKETIME_NO_CACHE": "1",

@@ -7,10 +7,8 @@ attribute that travels to the xdist controller, a terminal line.
 
 from __future__ import annotations
 
-import getpass
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Generator
 from pathlib import Path
@@ -18,18 +16,13 @@ from typing import Any
 
 import pytest
 
-from . import agents, collect, hookspecs, instances, suite, workspace
+from . import agents, hookspecs, instances, suite, workspace
 from .agents import AgentContext, AgentOutcome
-from .agents.sandbox import SandboxError, choose_sandbox
 from .categories import Category
-from .clock import ClockError, parse_clock
 from .options import OPTIONS, Option, OptionError, resolve, resolve_path
-from .provenance import collect_provenance, header_lines
 from .report import terminal
-from .report.compare import BaselineError, compare, passes_by_instance, read_baseline
 from .report.records import Record
-from .report.summary import Summary
-from .session import Collected, Mode, Settings, Spider2Session
+from .session import START_ERRORS, Collected, Request, Spider2Session, start
 
 NODE_ID = "spider2-dbt"
 RECORD_ATTRIBUTE = "spider2_record"
@@ -113,17 +106,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if not benchmark_requested(config):
         return
     check_rootdir_not_moved(config)
-    root_value, demo = setting(config, "root"), setting(config, "demo")
-    if not root_value and not demo:
-        raise pytest.UsageError("no Spider2 suite to run: give --spider2-root PATH (or SPIDER2_ROOT) or --spider2-demo")
-    if root_value and demo:
-        raise pytest.UsageError("--spider2-root and --spider2-demo exclude each other: pick the suite to run")
-    if setting(config, "check") and setting(config, "results"):
-        raise pytest.UsageError("--spider2-check and --spider2-results exclude each other: both run no agent")
     try:
-        state = start_session(config, demo_root() if demo else Path(root_value))
-    except (agents.AgentSpecError, suite.SuiteError, collect.SubmissionError, collect.FolderError, SandboxError,
-            BaselineError, ClockError) as error:
+        state = start(request_of(config))
+    except START_ERRORS as error:
         raise pytest.UsageError(str(error)) from None
     config.stash[SESSION_KEY] = state
     config.pluginmanager.register(BuiltinAgent(state), "spider2dbt-builtin-agent")
@@ -131,6 +116,47 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("htmlpath", None):
         config.pluginmanager.register(PytestHtml(), "spider2dbt-pytest-html")
     config.addinivalue_line("markers", "spider2: a Spider2-DBT benchmark instance")
+
+
+def request_of(config: pytest.Config) -> Request:
+    """What the user asked for, from the command line, the environment and the ini file."""
+    root_value, demo, check, results = (setting(config, name) for name in ("root", "demo", "check", "results"))
+    if not root_value and not demo:
+        raise pytest.UsageError("no Spider2 suite to run: give --spider2-root PATH (or SPIDER2_ROOT) or --spider2-demo")
+    if root_value and demo:
+        raise pytest.UsageError("--spider2-root and --spider2-demo exclude each other: pick the suite to run")
+    if check and results:
+        raise pytest.UsageError("--spider2-check and --spider2-results exclude each other: both run no agent")
+    base = config.invocation_params.dir
+    results_dir = resolve_path(results, base)
+    out_dir = resolve_path(setting(config, "out"), config.rootpath)
+    assert out_dir is not None
+    return Request(
+        root=demo_root() if demo else resolve_path(root_value, base) or Path(root_value),
+        agent=setting(config, "agent"),
+        out_dir=results_dir if results_dir is not None and not setting_given(config, "out") else out_dir,
+        invocation_dir=base,
+        rootdir=config.rootpath,
+        timeout=setting(config, "timeout"),
+        model=setting(config, "model"),
+        budget_usd=setting(config, "budget"),
+        results_dir=results_dir,
+        strict=setting(config, "strict"),
+        rounds=setting(config, "rounds"),
+        reuse=setting(config, "reuse"),
+        check=check,
+        max_result_mb=setting(config, "max_result_mb"),
+        judge_timeout=setting(config, "judge_timeout"),
+        judge_memory_mb=setting(config, "judge_memory_mb"),
+        baseline=resolve_path(setting(config, "baseline"), base),
+        clock=setting(config, "clock"),
+        sandbox=setting(config, "sandbox"),
+        sandbox_binds=setting(config, "sandbox_bind"),
+        known_issues=not setting(config, "no_known_issues"),
+        xfail_file=resolve_path(setting(config, "xfail"), base),
+        basetemp=config.option.basetemp,
+        command_line=tuple(config.invocation_params.args),
+    )
 
 
 def demo_root() -> Path:
@@ -142,122 +168,10 @@ def demo_root() -> Path:
         raise pytest.UsageError(f"the embedded demo suite could not be built: {error}") from None
 
 
-def start_session(config: pytest.Config, root: Path) -> Spider2Session:
-    base = config.invocation_params.dir
-    loaded = suite.load_suite(resolve_path(str(root), base) or root)
-    diagnosis = suite.missing_data(loaded)
-    if diagnosis and not setting(config, "check"):
-        raise suite.SuiteError(diagnosis)
-    agent = agents.parse_agent_spec(setting(config, "agent"), model=setting(config, "model"),
-                                    budget_usd=setting(config, "budget"))
-    import_roots = tuple(dict.fromkeys([base, config.rootpath]))
-    python_path = import_roots
-    if agent.kind == "python":
-        agents.load_callable(agent.value, import_roots)
-        python_path = tuple(dict.fromkeys([*import_roots, *filter(None, [agents.module_root(agent.value)])]))
-    results_dir = resolve_path(setting(config, "results"), base)
-    out_dir = resolve_path(setting(config, "out"), config.rootpath)
-    assert out_dir is not None
-    if results_dir is not None and not setting_given(config, "out"):
-        out_dir = results_dir
-    secrets = secret_paths(loaded.root, out_dir, results_dir)
-    hidden = secrets + temp_paths(config)
-    settings = Settings(
-        agent=agent,
-        timeout=setting(config, "timeout"),
-        out_dir=out_dir,
-        strict=setting(config, "strict"),
-        rounds=setting(config, "rounds"),
-        reuse=setting(config, "reuse"),
-        max_result_mb=setting(config, "max_result_mb"),
-        judge_timeout=setting(config, "judge_timeout"),
-        judge_memory_mb=setting(config, "judge_memory_mb"),
-        submission_dir=results_dir,
-        check=setting(config, "check"),
-        baseline=resolve_path(setting(config, "baseline"), base),
-        clock=parse_clock(setting(config, "clock"), base, [i.instance_id for i in loaded.instances]),
-        python_path=python_path,
-        hidden=hidden,
-    )
-    sandbox = choose_sandbox(setting(config, "sandbox"), binds=setting(config, "sandbox_bind"), hidden=hidden,
-                             read_only=python_path)
-    check_agent_can_start(settings, loaded)
-    state = Spider2Session(
-        settings=settings,
-        suite=loaded,
-        sandbox=sandbox,
-        provenance=collect_provenance(
-            suite_root=loaded.root, instruction_file=loaded.instructions_path,
-            evaluation_file=loaded.evaluation_path, agent=str(agent) if settings.mode is Mode.RUN else "",
-            isolation=sandbox.isolation if settings.mode is Mode.RUN else "", clock=settings.clock.label,
-            verdict="strict" if settings.strict else "official", command_line=list(config.invocation_params.args),
-        ),
-        known_issues=known_issues(config, loaded),
-        submission=collect.read_submission(results_dir) if results_dir else None,
-    )
-    if settings.baseline is not None:
-        read_baseline(settings.baseline)
-    if state.mode is not Mode.PREFLIGHT:
-        state.open_folders()
-    return state
-
-
 def setting_given(config: pytest.Config, name: str) -> bool:
     option = next(o for o in OPTIONS if o.name == name)
     from_env = bool(option.env and os.environ.get(option.env))
     return bool(config.getoption(option.cli) or from_env or config.getini(option.ini))
-
-
-def secret_paths(suite_root: Path, out_dir: Path, results_dir: Path | None) -> tuple[Path, ...]:
-    """Paths that lead to the gold or to results: never named to an agent, never visible in its sandbox."""
-    from . import demo
-
-    return real_paths([suite_root, out_dir, results_dir, demo.default_cache_dir()])
-
-
-def temp_paths(config: pytest.Config) -> tuple[Path, ...]:
-    """pytest's temporary folders, where other instances' workspaces lie: never visible in an agent's sandbox."""
-    temp_root = Path(os.environ.get("PYTEST_DEBUG_TEMPROOT") or tempfile.gettempdir())
-    return real_paths([temp_root / f"pytest-of-{current_user()}", config.option.basetemp])
-
-
-def real_paths(paths: list[Path | str | None]) -> tuple[Path, ...]:
-    return tuple(dict.fromkeys(Path(os.path.realpath(p)) for p in paths if p))
-
-
-def current_user() -> str:
-    try:
-        return getpass.getuser()
-    except (ImportError, KeyError, OSError):
-        return "unknown"
-
-
-def check_agent_can_start(settings: Settings, loaded: suite.Suite) -> None:
-    if settings.mode is not Mode.RUN:
-        return
-    if settings.agent.kind == "reference":
-        from . import demo
-
-        if not {i.instance_id for i in loaded.instances} <= set(demo.DEMO_INSTANCE_IDS):
-            raise agents.AgentSpecError("the reference agent only solves the embedded demo suite: run it with "
-                                        "--spider2-demo")
-    path = agents.environment.agent_path(os.environ.get("PATH", ""))
-    problem = agents.startup_problem(settings.agent, {"PATH": path})
-    if problem:
-        raise agents.AgentSpecError(f"--spider2-agent {settings.agent}: {problem}")
-
-
-def known_issues(config: pytest.Config, loaded: suite.Suite) -> dict[str, suite.KnownIssue]:
-    """The shipped registry (unless turned off) and the user's xfail file; an instance in both keeps all reasons."""
-    registries = []
-    if not setting(config, "no_known_issues"):
-        registries.append(suite.read_known_issues(suite.KNOWN_ISSUES, with_action=True))
-    user_file = resolve_path(setting(config, "xfail"), config.invocation_params.dir)
-    if user_file is not None:
-        own = suite.read_known_issues(user_file, with_action=False)
-        suite.check_known_ids(own, loaded, user_file)
-        registries.append(own)
-    return suite.merge_known_issues(*registries)
 
 
 def session_of(config: pytest.Config) -> Spider2Session:
@@ -319,7 +233,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 def marks_for(state: Spider2Session, instance_id: str) -> list[pytest.MarkDecorator]:
     issue = state.known_issues.get(instance_id)
-    if issue is None or state.mode is Mode.PREFLIGHT:
+    if issue is None or not state.mode.applies_known_issues:
         return []
     reason = f"{instance_id}: {issue.reason}"
     if issue.action == "skip":
@@ -345,7 +259,7 @@ def spider2_instance(request: pytest.FixtureRequest, spider2_instance_id: str, s
     """The parsed instance; a problem of the instance itself (no example, no gold) fails it here."""
     state = session_of(request.config)
     instance = state.instance(spider2_instance_id)
-    if instance.problem and instance.problem_category and state.mode is not Mode.PREFLIGHT:
+    if instance.problem and instance.problem_category and state.mode.fails_broken_instances:
         record = state.new_record(instance, spider2_round, instance.problem_category, message=instance.problem)
         request.node.stash[RECORD_KEY] = record
         pytest.fail(f"{instance.instance_id}: {record.category} — {instance.problem}", pytrace=False)
@@ -369,7 +283,7 @@ def spider2_agent_run(
     """Run the agent (a `pytest_spider2dbt_run_agent` hook, else `--spider2-agent`) in the workspace; None when
     no agent runs (judging a submission, preflight)."""
     state = session_of(request.config)
-    if state.mode is not Mode.RUN:
+    if not state.mode.runs_agents:
         return None
     reused = state.reused_outcome(spider2_instance, spider2_round)
     if reused is not None:
@@ -394,9 +308,8 @@ def spider2_result(
 ) -> Path | None:
     """The result database to judge: collected from the workspace, or read from `--spider2-results`."""
     state = session_of(request.config)
-    needs_workspace = state.mode is Mode.RUN and not (spider2_agent_run and spider2_agent_run.reused)
-    project_dir = request.getfixturevalue("spider2_workspace") if needs_workspace else None
-    collected = state.collect(spider2_instance, project_dir, spider2_agent_run, spider2_round)
+    project_dir = workspace_of(request, spider2_agent_run)
+    collected = state.mode.collect(spider2_instance, project_dir, spider2_agent_run, spider2_round)
     request.node.stash[COLLECTED_KEY] = collected
     return collected.path
 
@@ -411,12 +324,7 @@ def spider2_judge(request: pytest.FixtureRequest, spider2_round: int) -> Callabl
         collected = request.node.stash.get(COLLECTED_KEY, Collected())
         if collected.path != result:
             collected = Collected(path=result)
-        if state.mode is Mode.PREFLIGHT:
-            verdict = state.preflight(instance, spider2_round)
-        else:
-            project_dir = request.getfixturevalue("spider2_workspace") if state.mode is Mode.RUN and not (
-                outcome and outcome.reused) else None
-            verdict = state.judge(instance, collected, outcome, spider2_round, project_dir)
+        verdict = state.mode.judge(instance, collected, outcome, spider2_round, workspace_of(request, outcome))
         request.node.stash[RECORD_KEY] = verdict.record
         request.node.stash[COLLECTED_KEY] = verdict.collected
         if verdict.failure:
@@ -424,6 +332,13 @@ def spider2_judge(request: pytest.FixtureRequest, spider2_round: int) -> Callabl
         return verdict.record
 
     return judge
+
+
+def workspace_of(request: pytest.FixtureRequest, outcome: AgentOutcome | None) -> Path | None:
+    """The workspace an agent worked in; None when no agent ran (judging, preflight, a reused result)."""
+    if outcome is None or outcome.reused:
+        return None
+    return request.getfixturevalue("spider2_workspace")
 
 
 class BuiltinAgent:
@@ -454,7 +369,7 @@ def pytest_runtest_makereport(
         state = session_of(item.config)
         record = finished_record(state, item, report, call)
         try:
-            state.file(record, item.stash.get(COLLECTED_KEY, Collected()))
+            state.mode.file(record, item.stash.get(COLLECTED_KEY, Collected()))
         except OSError as error:
             record.category = Category.HARNESS_ERROR
             record.message = f"the results folder could not be written: {error}"
@@ -505,7 +420,7 @@ def error_line(call: pytest.CallInfo[None]) -> str:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     if SESSION_KEY in session.config.stash and not hasattr(session.config, "workerinput"):
-        session_of(session.config).finish()
+        session_of(session.config).mode.finish()
 
 
 class Display:
@@ -556,7 +471,7 @@ class Display:
         instance = self.state.instance(instance_id)
         record = self.state.new_record(instance, int(round_part or 1), Category.HARNESS_ERROR, outcome="failed",
                                        message=f"the worker running it crashed: {report.longrepr}")
-        self.state.file(record, Collected())
+        self.state.mode.file(record, Collected())
         return record
 
     def show_progress(self, record: Record) -> None:
@@ -572,59 +487,15 @@ class Display:
         terminal_reporter.write_line(terminal.progress_line(record, done, self.total, running, estimate))
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
-        state = self.state
-        lines = [f"spider2-dbt suite: {state.suite.root} ({len(state.suite.instances)} instances)"]
-        if state.mode is Mode.PREFLIGHT:
-            lines.append("spider2-dbt preflight (no agent runs)")
-        elif state.mode is Mode.JUDGE:
-            assert state.submission is not None
-            lines.append(f"spider2-dbt judging submission: {len(state.submission)} results (no agent runs); "
-                         f"summary: {state.settings.out_dir}")
-        else:
-            lines.append(f"spider2-dbt agent: {state.settings.agent} (timeout {state.settings.timeout:g} s), "
-                         f"results: {state.settings.out_dir}")
-            lines.append(f"spider2-dbt isolation: {state.sandbox.isolation}")
-        lines.append(f"spider2-dbt verdict: {'strict (whole rows)' if state.settings.strict else 'official'}"
-                     f"; clock: {state.settings.clock.label}")
-        return lines + header_lines(state.provenance)
+        return self.state.mode.header_lines()
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        state = self.state
-        if hasattr(self.config, "workerinput") or not state.records:
+        if hasattr(self.config, "workerinput") or not self.state.records:
             return
         terminalreporter.section("Spider2-DBT")
-        if state.mode is Mode.PREFLIGHT:
-            for line in state.preflight_table():
-                terminalreporter.write_line(line)
-            return
-        run = Summary(tuple(state.records.values()), strict=state.settings.strict)
-        for line in terminal.summary_lines(run):
-            terminalreporter.write_line(line)
-        for line in self.folder_lines(run):
-            terminalreporter.write_line(line)
-        for line in self.baseline_lines(run):
+        for line in self.state.mode.end_lines():
             terminalreporter.write_line(line)
 
-    def folder_lines(self, run: Summary) -> list[str]:
-        lines = []
-        for round_number in range(1, self.state.settings.rounds + 1):
-            records = self.state.folder_records(round_number)
-            folder = Summary(tuple(records), strict=self.state.settings.strict)
-            same = {r.key for r in records} == {r.key for r in run.records if r.round == round_number}
-            shown = self.state.round_dir(round_number)
-            lines += terminal.folder_lines(folder, str(shown), same_as_run=same)
-        logs = self.state.settings.out_dir / "logs" if self.state.settings.rounds == 1 else self.state.settings.out_dir
-        if self.state.mode is Mode.RUN:
-            lines.append(f"  agent logs: {logs}")
-        return lines
-
-    def baseline_lines(self, run: Summary) -> list[str]:
-        baseline = self.state.settings.baseline
-        if baseline is None:
-            return []
-        comparison = compare(passes_by_instance(run.records), read_baseline(baseline))
-        return terminal.baseline_lines(comparison.newly_passing, comparison.newly_failing, comparison.p_value,
-                                       str(baseline))
 
 # ------------------------------------------------------------------------------- pytest-html (--html=...)
 

@@ -7,6 +7,7 @@ import json
 import math
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -657,11 +658,15 @@ def test_document_holds_the_folder_numbers_the_provenance_and_the_sorted_records
     assert data["folder"] == Summary(tuple(sorted(records, key=lambda r: r.key))).to_dict()
 
 
+def make_document(provenance: dict) -> Callable[[list[Record]], dict]:
+    return lambda records: document(records, strict=False, provenance=provenance)
+
+
 def test_add_record_keeps_the_latest_record_of_each_instance(folder: ResultsFolder):
-    add_record(folder, record("a001", 0), strict=False, provenance={})
-    add_record(folder, record("b001", 1), strict=False, provenance={})
+    add_record(folder, record("a001", 0), make_document({}))
+    add_record(folder, record("b001", 1), make_document({}))
     latest = record("a001", 1, message="again")
-    data = add_record(folder, latest, strict=False, provenance={"run": 2})
+    data = add_record(folder, latest, make_document({"run": 2}))
     assert data["folder"]["passed"] == 2
     stored = read_records(folder)
     assert sorted(stored) == ["a001", "b001"]
@@ -671,8 +676,8 @@ def test_add_record_keeps_the_latest_record_of_each_instance(folder: ResultsFold
 
 
 def test_add_record_to_a_second_summary_name_leaves_the_first_alone(folder: ResultsFolder):
-    add_record(folder, record("a001", 1), strict=False, provenance={})
-    add_record(folder, record("b001", 0), strict=False, provenance={}, name="judge-summary.json")
+    add_record(folder, record("a001", 1), make_document({}))
+    add_record(folder, record("b001", 0), make_document({}), name="judge-summary.json")
     assert sorted(read_records(folder)) == ["a001"]
     assert sorted(read_records(folder, "judge-summary.json")) == ["b001"]
 
@@ -705,7 +710,7 @@ def test_a_summary_replaced_by_a_symlink_is_neither_read_nor_written_through(fol
     victim.write_text(json.dumps({"instances": [record("x001", 1).to_dict()]}))
     os.symlink(victim, folder.path / SUMMARY)
     assert read_records(folder) == {}
-    write_summary(folder, {"a001": record("a001", 1)}, strict=False, provenance={})
+    write_summary(folder, document([record("a001", 1)], strict=False, provenance={}))
     assert json.loads(victim.read_text())["instances"][0]["instance_id"] == "x001"
     assert not (folder.path / SUMMARY).is_symlink()
     assert sorted(read_records(folder)) == ["a001"]

@@ -7,6 +7,7 @@ others, so the folder score it states is the one the official evaluate.py prints
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from html import escape
 from typing import Any
 
@@ -53,23 +54,22 @@ def document(
     return data
 
 
-def write_summary(
-    folder: ResultsFolder, records: dict[str, Record], *, strict: bool, provenance: dict[str, Any],
-    name: str = SUMMARY,
-) -> dict[str, Any]:
-    """Rewrite the summary atomically from `records`; the caller holds the folder's lock."""
-    data = document(list(records.values()), strict=strict, provenance=provenance)
+def write_summary(folder: ResultsFolder, data: dict[str, Any], name: str = SUMMARY) -> None:
+    """Replace the summary atomically with a document; the caller holds the folder's lock."""
     folder.write_text(name, json.dumps(data, indent=2, default=str) + "\n")
-    return data
 
 
 def add_record(
-    folder: ResultsFolder, record: Record, *, strict: bool, provenance: dict[str, Any], name: str = SUMMARY
+    folder: ResultsFolder, record: Record, make_document: Callable[[list[Record]], dict[str, Any]],
+    name: str = SUMMARY,
 ) -> dict[str, Any]:
-    """Put one instance's latest record into the summary; the caller holds the folder's lock."""
+    """Put one instance's latest record into the summary, rebuilt by `make_document` from every record the
+    folder holds; the caller holds the folder's lock."""
     records = read_records(folder, name)
     records[record.instance_id] = record
-    return write_summary(folder, records, strict=strict, provenance=provenance, name=name)
+    data = make_document(list(records.values()))
+    write_summary(folder, data, name)
+    return data
 
 
 def html_name(summary_name: str) -> str:
