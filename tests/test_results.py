@@ -305,3 +305,15 @@ def wait_until_quiet(out: Path, quiet_seconds: float = 3.0, limit: float = 60.0)
         elif time.monotonic() - since > quiet_seconds:
             return
         time.sleep(0.2)
+
+
+def test_judging_reports_a_result_that_changed_since_it_was_filed(pytester, run, tiny_suite):
+    checkout = tiny_suite(["tiny001", "tiny002"])
+    run(f"--spider2-root={checkout}", "--spider2-agent=gold", "--spider2-out=submission").assert_outcomes(passed=2)
+    with duckdb.connect(str(pytester.path / "submission" / "tiny002" / "tiny.duckdb")) as con:
+        con.execute("CREATE TABLE planted AS SELECT 1 AS x")
+    result = run(f"--spider2-root={checkout}", "--spider2-results=submission")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["  WARNING: tiny002/tiny.duckdb changed since it was filed: its sha256 is *"])
+    judged = json.loads((pytester.path / "submission" / "judge-summary.json").read_text())["instances"]
+    assert [bool(r["tampered"]) for r in judged] == [False, True]

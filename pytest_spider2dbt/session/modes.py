@@ -174,6 +174,24 @@ class JudgeMode(Mode):
     name = "judge"
     summary_name = JUDGE_SUMMARY
 
+    def __init__(self, session: Spider2Session) -> None:
+        super().__init__(session)
+        self.recorded = recorded_hashes(session.submission.folder) if session.submission else {}
+
+    def judge(self, instance: Instance, collected: Collected, outcome: AgentOutcome | None, round_number: int,
+              project_dir: Path | None) -> Verdict:
+        """The verdict, and whether the file changed since the run that filed it recorded its sha256."""
+        verdict = super().judge(instance, collected, outcome, round_number, project_dir)
+        record, recorded = verdict.record, self.recorded.get(instance.instance_id)
+        if recorded and record.result_sha256 and record.result_sha256 != recorded:
+            record.tampered = (f"{record.result_file} changed since it was filed: its sha256 is "
+                               f"{record.result_sha256[:12]}…, the run recorded {recorded[:12]}…")
+        return verdict
+
+    def end_lines(self) -> list[str]:
+        changed = [r.tampered for r in self.session.records.values() if r.tampered]
+        return [*super().end_lines(), *(f"  WARNING: {line}" for line in changed)]
+
     def collect(self, instance: Instance, project_dir: Path | None, outcome: AgentOutcome | None,
                 round_number: int) -> Collected:
         submission = self.session.submission
@@ -232,6 +250,15 @@ class PreflightMode(Mode):
 
         records = self.session.records.values()
         return preflight.table({r.instance_id: preflight.Hygiene(**r.hygiene) for r in records if r.hygiene})
+
+
+def recorded_hashes(folder: Path) -> dict[str, str]:
+    """instance id -> the sha256 the run that filed each result recorded in the submission's summary.json."""
+    opened = ResultsFolder(folder)
+    try:
+        return {i: r.result_sha256 for i, r in store.read_records(opened).items() if r.result_sha256}
+    finally:
+        opened.close()
 
 
 def mode_for(check: bool, submission_dir: Path | None) -> type[Mode]:
