@@ -406,3 +406,22 @@ def test_without_html_no_extra_is_made(pytester, run, tiny_suite, script_agent, 
     monkeypatch.setattr(report_html, "pytest_html_extra", lambda data: made.append(data) or "")
     run(f"--spider2-root={tiny_suite(['tiny001'])}", "--spider2-agent=gold", "--spider2-sandbox=none")
     assert made == []
+
+
+def test_a_run_with_rounds_has_a_grid_on_the_top_page_linking_into_round_folders(pytester, run, tiny_suite):
+    run(f"--spider2-root={tiny_suite(['tiny001'])}", "--spider2-agent=noop", "--spider2-rounds=2",
+        "--spider2-sandbox=none").assert_outcomes(failed=2)
+    out = pytester.path / "spider2-results"
+    top = (out / "report.html").read_text()
+    assert top.count('<td class="fail"') == 2 and 'href="#i-tiny001-round-2"' in top
+    assert 'href="round-2/logs/tiny001/">agent logs' in top
+    assert 'href="logs/tiny001/">agent logs' in (out / "round-1" / "report.html").read_text()
+
+
+def test_a_run_against_a_baseline_shows_the_flips(pytester, run, tiny_suite, solving_agent):
+    checkout = tiny_suite(["tiny001", "tiny002"])
+    run(f"--spider2-root={checkout}", "--spider2-agent=noop", "--spider2-out=before", "--spider2-sandbox=none")
+    run(f"--spider2-root={checkout}", f"--spider2-agent={solving_agent}", "--spider2-baseline=before",
+        "--spider2-sandbox=none").assert_outcomes(passed=2)
+    page = (pytester.path / "spider2-results" / "report.html").read_text()
+    assert "2 newly passing, 0 newly failing" in page and "tiny001, tiny002" in page
