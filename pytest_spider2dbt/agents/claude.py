@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..safefiles import open_regular
 from .context import AgentUsage
 from .spec import AgentSpec
 
@@ -261,17 +262,17 @@ class ConversationBuilder:
 def bounded_events(stream: Path) -> tuple[list[dict[str, Any]], int]:
     """The events of the log's first CONVERSATION_BYTES, then those of its last RESULT_TAIL_BYTES when the log is
     longer (only its result event is wanted there), and the number of bytes skipped in between."""
-    try:
-        with open(os.open(stream, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), "rb") as file:
-            size = os.fstat(file.fileno()).st_size
-            head = file.read(CONVERSATION_BYTES)
-            skipped = max(0, size - len(head))
-            tail = b""
-            if skipped:
-                file.seek(max(len(head), size - RESULT_TAIL_BYTES))
-                tail = file.read(RESULT_TAIL_BYTES).partition(b"\n")[2]  # its first line is a line's end
-    except OSError:
+    file = open_regular(stream)
+    if file is None:
         return [], 0
+    with file:
+        size = os.fstat(file.fileno()).st_size
+        head = file.read(CONVERSATION_BYTES)
+        skipped = max(0, size - len(head))
+        tail = b""
+        if skipped:
+            file.seek(max(len(head), size - RESULT_TAIL_BYTES))
+            tail = file.read(RESULT_TAIL_BYTES).partition(b"\n")[2]  # its first line is a line's end
     found = parsed_lines(head, complete_last=not skipped)
     found += [event for event in parsed_lines(tail, complete_last=True) if event.get("type") == "result"]
     return found, skipped
