@@ -313,6 +313,8 @@ def test_no_conversation_without_a_regular_file(tmp_path):
     assert claude.conversation_of(tmp_path / "missing.jsonl") is None
     assert claude.conversation_of(tmp_path / "dir.jsonl") is None
     assert claude.conversation_of(tmp_path / "link.jsonl") is None
+    os.mkfifo(tmp_path / "fifo.jsonl")
+    assert claude.conversation_of(tmp_path / "fifo.jsonl") is None
 
 
 def test_a_failing_instance_shows_its_conversation_collapsed_and_escaped(tmp_path):
