@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import site
 import stat
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -19,6 +18,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .processes import run_process
 from .sandbox import Launch, SandboxError
 from .spec import SHELL
 
@@ -210,19 +210,23 @@ class BwrapSandbox:
         return [option for mount in sorted(mounts, key=lambda m: m.order) for option in mount.options]
 
     def trial(self) -> str | None:
-        """Why bwrap cannot run an agent here (no namespaces, a bad bind), or None when a trial command works."""
+        """Why bwrap cannot run an agent here (no namespaces, a bad bind), or None when a trial command works.
+
+        It runs as an agent does (through `run_process`): bwrap's init process may outlive bwrap itself for a
+        moment, and would be left as a zombie child of this process."""
         with tempfile.TemporaryDirectory(prefix="spider2-sandbox-trial-") as folder:
             workspace = Path(folder)
+            errors = workspace / "trial.stderr"
             with self.launch(["true"], workspace=workspace, env={"PATH": os.defpath}) as run:
-                try:
-                    done = subprocess.run(run.argv, env=run.env, pass_fds=run.pass_fds, cwd=workspace,
-                                          stdin=subprocess.DEVNULL, capture_output=True, timeout=TRIAL_SECONDS)
-                except (OSError, subprocess.TimeoutExpired) as error:
-                    return str(error)
-        if done.returncode == 0:
-            return None
-        message = done.stderr.decode(errors="replace").strip().splitlines()
-        return message[-1] if message else f"bwrap exited with status {done.returncode}"
+                result = run_process(run.argv, cwd=workspace, env=run.env, seconds=TRIAL_SECONDS,
+                                     stdout_path=workspace / "trial.stdout", stderr_path=errors,
+                                     pass_fds=run.pass_fds)
+            if result.returncode == 0:
+                return None
+            message = errors.read_text(errors="replace").strip().splitlines()
+        if result.start_error or result.timed_out:
+            return result.start_error or f"bwrap did not finish within {TRIAL_SECONDS:g} s"
+        return message[-1] if message else f"bwrap exited with status {result.returncode}"
 
 
 def home_of(env: Mapping[str, str]) -> Path | None:

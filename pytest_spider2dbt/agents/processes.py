@@ -3,7 +3,9 @@
 Killing the process group is not enough: an agent can leave it (`setsid`, `setpgid`, a double fork). So the
 harness makes itself a child subreaper (orphans of its descendants become its children instead of init's) and,
 after every agent, kills each descendant that did not exist before the agent started. SIGTERM to the harness (a
-cancelled CI job) kills the running agents before the harness exits.
+cancelled CI job) kills the running agents before the harness exits; an xdist worker gets that SIGTERM when its
+controller dies, however it died. Only SIGKILL of the process running the agent escapes all this: the sandbox
+(`--die-with-parent`, a PID namespace) covers that case.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 from types import FrameType
 
 KILL_GRACE_SECONDS = 3.0
+PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 # Exit statuses of a POSIX shell whose command could not be started.
 NOT_STARTED_STATUSES = {126: "not executable", 127: "command not found"}
@@ -66,6 +69,7 @@ def run_process(
     Whatever the command started is killed when it ends, whether it ends by itself or at the deadline.
     """
     become_subreaper()
+    end_with_the_xdist_controller()
     stdout_path.parent.mkdir(parents=True, exist_ok=True)
     before = descendants(os.getpid())
     with open(stdout_path, "ab") as out, open(stderr_path, "ab") as err:
@@ -119,8 +123,20 @@ def group_alive(pgid: int) -> bool:
 
 def become_subreaper() -> None:
     """Orphaned descendants become children of this process, so they can still be found and killed (Linux)."""
+    prctl(PR_SET_CHILD_SUBREAPER, 1)
+
+
+def end_with_the_xdist_controller() -> None:
+    """In an xdist worker: SIGTERM when the controller dies (a cancelled job may signal only pytest's own process,
+    and the workers would go on running their agents), so the worker kills its agents and exits."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def prctl(option: int, value: int) -> None:
+    """Set a process attribute (Linux); elsewhere nothing happens."""
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
     except (OSError, AttributeError):
         pass
 
