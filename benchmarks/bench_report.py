@@ -37,13 +37,16 @@ CONVERSATION_TURNS = 60
 
 def failing_report(instance_id: str, kind: str) -> dict:
     """A MatchReport as the judge writes it, for a value mismatch, a missing table or a row count mismatch."""
-    columns = [{"index": i, "name": f"col_{i}", "matched": True, "result_column": f"col_{i}", "result_index": i}
-               for i in range(12)]
+    def matched(count: int) -> list[dict]:
+        return [{"index": i, "name": f"col_{i}", "matched": True, "result_column": f"col_{i}", "result_index": i}
+                for i in range(count)]
+
+    columns = matched(12)
     tables = [{"name": "dim_customers", "status": "passed", "ignore_order": True, "gold_rows": 5000,
-               "result_rows": 5000, "strict_passed": True, "columns": columns[:8]}]
+               "result_rows": 5000, "strict_passed": True, "columns": matched(8)}]
     if kind == "value_mismatch":
         for column in columns[2:5]:
-            samples = [{"position": p * 37, "gold": f"{1234.5 + p:.2f}", "result": f"{1234.5 + p * 1.1:.2f}"}
+            samples = [{"position": p * 37, "gold": f"{1234.5 + p:.2f}", "result": f"{1234.57 + p * 1.1:.2f}"}
                        for p in range(5)]
             column.update(matched=False, result_column=None, candidate=column["name"], candidate_index=2,
                           candidate_reason="same name", agreeing=4211, compared=5000, positions_sorted=True,
