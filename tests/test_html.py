@@ -386,9 +386,10 @@ def pytest_html_data(path: Path) -> dict:
     return json.loads(html.unescape(blob))
 
 
-def test_pytest_html_rows_carry_the_columns_and_the_section(pytester, run, tiny_suite, script_agent):
+def test_pytest_html_rows_carry_the_columns_and_the_section(pytester, run_both, tiny_suite, script_agent):
+    """The extra is made where the instance ran, so under xdist it travels with the report to the controller."""
     agent = script_agent("wrong", WRONG_AGENT)
-    result = run(f"--spider2-root={tiny_suite(['tiny001', 'tiny002'])}", f"--spider2-agent={agent}",
+    result = run_both(f"--spider2-root={tiny_suite(['tiny001', 'tiny002'])}", f"--spider2-agent={agent}",
                  "--spider2-sandbox=none", "--html=pytest-report.html")
     result.assert_outcomes(failed=2)
     page = (pytester.path / "pytest-report.html").read_text()
