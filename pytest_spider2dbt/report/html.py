@@ -174,8 +174,15 @@ def build_page(entries: dict[tuple[str, int], dict[str, Any]], *, strict: bool, 
               for r in summary.records],
         sections=[instance_section(entries[r.key], summary.label(r), links) for r in with_section],
         rounds=rounds_grid(summary, sectioned) if summary.rounds > 1 else None,
-        baseline=Baseline(**baseline) if baseline else None,
+        baseline=baseline_of(baseline),
     )
+
+
+def baseline_of(flips: dict[str, Any] | None) -> Baseline | None:
+    if not flips:
+        return None
+    return Baseline(str(flips["path"]), list(flips["newly_passing"]), list(flips["newly_failing"]),
+                    float(flips["p_value"]))
 
 
 def needs_section(record: Record, strict: bool) -> bool:
