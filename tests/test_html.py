@@ -371,8 +371,6 @@ def test_a_run_writes_report_html_with_the_agent_output_escaped(pytester, run, t
     assert page.count("<script") == 1 and '<a href="logs/tiny001/agent.stdout">' in shown
 
 
-@pytest.mark.xfail(strict=True, reason="session.judge files `report=report.to_dict() if report else None`, and a "
-                   "MatchReport is falsy when it fails (its __bool__ is the score), so no failing record keeps it")
 def test_a_run_keeps_the_match_report_for_the_page(pytester, run, tiny_suite, script_agent):
     agent = script_agent("wrong", WRONG_AGENT)
     run(f"--spider2-root={tiny_suite(['tiny001'])}", f"--spider2-agent={agent}", "--spider2-sandbox=none")

@@ -449,8 +449,6 @@ def finishes_quickly(function, fifo: Path) -> bool:
     return False
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: events() opens the stream log (in the agent-writable log folder) "
-                                       "following links and blocking on a FIFO")
 def test_last_result_event_of_a_fifo_planted_in_the_log_folder_does_not_wait(tmp_path: Path):
     os.mkfifo(tmp_path / "agent.jsonl")
     assert finishes_quickly(lambda: last_result_event(tmp_path / "agent.jsonl"), tmp_path / "agent.jsonl")

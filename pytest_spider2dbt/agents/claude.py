@@ -7,7 +7,6 @@ import functools
 import json
 import os
 import stat
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,28 +26,10 @@ def claude_command(spec: AgentSpec, instruction: str) -> list[str]:
     return [*command, instruction]
 
 
-def events(stream: Path) -> Iterator[dict[str, Any]]:
-    """The JSON objects of a stream-json log, one a line; lines that are not JSON objects are skipped."""
-    try:
-        with stream.open(encoding="utf-8", errors="replace") as lines:
-            for line in lines:
-                try:
-                    event = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                if isinstance(event, dict):
-                    yield event
-    except OSError:
-        return
-
-
 def last_result_event(stream: Path) -> dict[str, Any] | None:
-    """The final `{"type": "result", ...}` event, if the run got that far."""
-    final = None
-    for event in events(stream):
-        if event.get("type") == "result":
-            final = event
-    return final
+    """The final `{"type": "result", ...}` event, if the run got that far (read within bounded_events' limits)."""
+    results = [event for event in bounded_events(stream)[0] if event.get("type") == "result"]
+    return results[-1] if results else None
 
 
 def usage_of(result_event: dict[str, Any]) -> AgentUsage:

@@ -192,16 +192,16 @@ class Spider2Session:
             instance, collected.path, timeout=self.settings.judge_timeout, memory_mb=self.settings.judge_memory_mb)
         judged = Category.RESULT_REFUSED if report is None else Category(report.category)
         category = categorize(judged, outcome, strict=self.settings.strict,
-                              strict_score=report.strict_score if report else 0)
+                              strict_score=report.strict_score if report is not None else 0)
         record = self.new_record(
             instance, round_number, category,
-            score=report.score if report else 0,
-            strict_score=report.strict_score if report else 0,
+            score=report.score if report is not None else 0,
+            strict_score=report.strict_score if report is not None else 0,
             message=verdict_message(report, collected),
             judge_seconds=round(time.monotonic() - started, 3),
             evaluable=instance.gold_path is not None and instance.gold_path.is_file()
             and judged is not Category.GOLD_MISSING,
-            report=report.to_dict() if report else None,
+            report=report.to_dict() if report is not None else None,
         ).with_agent(outcome)
         record.result_file, record.result_sha256 = result_identity(instance, collected)
         if record.strict_score if self.settings.strict else record.score:
