@@ -34,15 +34,17 @@ def read_regular(name: str | Path, limit: int, dir_fd: int | None = None) -> byt
         return file.read(limit)
 
 
-def write_atomically(folder: int, name: str, data: bytes) -> None:
-    """Write to a fresh sibling, fsync, then rename over `name` (a symlink there is replaced, not followed)."""
+def write_atomically(folder: int, name: str, data: bytes, *, durable: bool = True) -> None:
+    """Write to a fresh sibling, fsync (unless not durable), then rename over `name` (a symlink there is
+    replaced, not followed)."""
     temporary = f".{name}.{secrets.token_hex(6)}"
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=folder)
     try:
         with os.fdopen(fd, "wb") as file:
             file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
+            if durable:
+                file.flush()
+                os.fsync(file.fileno())
         os.rename(temporary, name, src_dir_fd=folder, dst_dir_fd=folder)
     except BaseException:
         try:

@@ -72,11 +72,12 @@ class ResultsFolder:
             with file:
                 return file.read().decode("utf-8", errors="replace")
 
-    def write_text(self, name: str, text: str, subfolder: tuple[str, ...] = ()) -> None:
-        """Replace a file atomically: readers see the old or the new file, never half of one."""
+    def write_text(self, name: str, text: str, subfolder: tuple[str, ...] = (), *, durable: bool = True) -> None:
+        """Replace a file atomically: readers see the old or the new file, never half of one. `durable=False`
+        skips the fsync, for files that are rebuilt from others (report.html from summary.json)."""
         with self.subfolder(subfolder, create=True) as fd:
             assert fd is not None
-            write_atomically(fd, name, text.encode("utf-8"))
+            write_atomically(fd, name, text.encode("utf-8"), durable=durable)
 
     @contextmanager
     def subfolder(self, names: tuple[str, ...], *, create: bool) -> Iterator[int | None]:

@@ -79,7 +79,7 @@ def html_name(summary_name: str) -> str:
 
 def write_html(folder: ResultsFolder, document: dict[str, Any], summary_name: str = SUMMARY) -> None:
     """Render the page from the summary document and replace it atomically; the caller holds the lock."""
-    folder.write_text(html_name(summary_name), rendered(document))
+    folder.write_text(html_name(summary_name), rendered(document), durable=False)
 
 
 def rendered(document: dict[str, Any]) -> str:

@@ -80,11 +80,9 @@ def start(request: Request) -> Spider2Session:
     mode_class = mode_for(request.check, request.results_dir)
     sandbox = choose_sandbox(request.sandbox, binds=request.sandbox_binds,
                              hidden=secrets + temp_paths(request.basetemp),
-                             read_only=python_path + agents.template_paths(agent))
+                             read_only=(python_path if agent.kind == "python" else ()) + agents.template_paths(agent))
     if mode_class is RunMode:
         check_agent_can_start(agent, loaded)
-    if request.baseline is not None:
-        read_baseline(request.baseline)
     runs = mode_class.runs_agents
     state = Spider2Session(
         settings=settings,
@@ -99,6 +97,7 @@ def start(request: Request) -> Spider2Session:
         mode_class=mode_class,
         known_issues=known_issues(request, loaded),
         submission=collect.read_submission(request.results_dir) if request.results_dir else None,
+        baseline=read_baseline(request.baseline) if request.baseline is not None else None,
     )
     state.mode.open_folders()
     return state

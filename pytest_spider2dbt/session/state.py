@@ -90,6 +90,7 @@ class Spider2Session:
     start_failures: list[str] = field(default_factory=list)
     folders: dict[int, ResultsFolder] = field(default_factory=dict)
     html_written: dict[int, float] = field(default_factory=dict)
+    baseline: dict[str, bool] | None = None
     mode: Mode = field(init=False)
 
     def __post_init__(self) -> None:
@@ -226,11 +227,11 @@ class Spider2Session:
 
     def baseline_flips(self, records: list[Record]) -> dict[str, Any] | None:
         """The flips against --spider2-baseline, for summary.json and report.html."""
-        if self.settings.baseline is None:
+        if self.baseline is None:
             return None
-        from ..report.compare import compare, passes_by_instance, read_baseline
+        from ..report.compare import compare, passes_by_instance
 
-        comparison = compare(passes_by_instance(records), read_baseline(self.settings.baseline))
+        comparison = compare(passes_by_instance(records), self.baseline)
         return {"path": str(self.settings.baseline), "newly_passing": comparison.newly_passing,
                 "newly_failing": comparison.newly_failing, "p_value": comparison.p_value}
 
