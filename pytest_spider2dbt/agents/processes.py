@@ -1,8 +1,8 @@
 """Agent processes: started in their own session under a deadline, and nothing they start outlives them.
 
-Killing the process group is not enough: an agent can leave it (`setsid`, `setpgid`, a double fork). So the
-harness makes itself a child subreaper (orphans of its descendants become its children instead of init's) and,
-after every agent, kills each descendant that did not exist before the agent started. SIGTERM to the harness (a
+Killing the process group is not enough: an agent can leave it (`setsid`, `setpgid`, a double fork). So while a
+command runs the harness is a child subreaper (orphans of its descendants become its children instead of init's)
+and, when it ends, kills each descendant that did not exist before the command started. SIGTERM to the harness (a
 cancelled CI job) kills the running agents before the harness exits; an xdist worker gets that SIGTERM when its
 controller dies, however it died. Only SIGKILL of the process running the agent escapes all this: the sandbox
 (`--die-with-parent`, a PID namespace) covers that case.
@@ -68,11 +68,10 @@ def run_process(
 
     Whatever the command started is killed when it ends, whether it ends by itself or at the deadline.
     """
-    become_subreaper()
     end_with_the_xdist_controller()
     stdout_path.parent.mkdir(parents=True, exist_ok=True)
-    before = descendants(os.getpid())
-    with open(stdout_path, "ab") as out, open(stderr_path, "ab") as err:
+    with ADOPTING_ORPHANS, open(stdout_path, "ab") as out, open(stderr_path, "ab") as err:
+        before = descendants(os.getpid())
         try:
             process = subprocess.Popen(
                 list(argv), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL, stdout=out, stderr=err,
@@ -121,9 +120,28 @@ def group_alive(pgid: int) -> bool:
     return True
 
 
-def become_subreaper() -> None:
-    """Orphaned descendants become children of this process, so they can still be found and killed (Linux)."""
-    prctl(PR_SET_CHILD_SUBREAPER, 1)
+class Adoption:
+    """How many commands of this process are running: while any is, the process is a child subreaper (orphans of
+    its descendants become its children instead of init's, so they can still be found and killed). Between
+    commands it is not, so that init reaps what other parts of the harness leave (dbt's helper processes)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.running = 0
+
+    def __enter__(self) -> None:
+        with self.lock:
+            self.running += 1
+            prctl(PR_SET_CHILD_SUBREAPER, 1)
+
+    def __exit__(self, *exc_info: object) -> None:
+        with self.lock:
+            self.running -= 1
+            if not self.running:
+                prctl(PR_SET_CHILD_SUBREAPER, 0)
+
+
+ADOPTING_ORPHANS = Adoption()
 
 
 def end_with_the_xdist_controller() -> None:
@@ -170,9 +188,12 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
-def kill_new_descendants(before: set[int], rounds: int = 50) -> None:
-    """Stop, then kill, every descendant of this process that is not in `before`, until none is left."""
-    for _ in range(rounds):
+def kill_new_descendants(before: set[int], seconds: float = KILL_GRACE_SECONDS) -> None:
+    """Stop, then kill, every descendant of this process that is not in `before`, until none is left (or for at
+    most `seconds`). The pause between rounds starts short: usually the one leftover is an init process (bwrap's)
+    already on its way out, and every agent start pays for the wait."""
+    deadline, pause = time.monotonic() + seconds, 0.001
+    while time.monotonic() < deadline:
         leftovers = descendants(os.getpid()) - before
         if not leftovers:
             return
@@ -180,7 +201,8 @@ def kill_new_descendants(before: set[int], rounds: int = 50) -> None:
             for pid in leftovers:
                 send(pid, sig)
         reap(leftovers)
-        time.sleep(0.01)
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
 
 
 def send(pid: int, sig: signal.Signals) -> None:
