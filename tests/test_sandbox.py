@@ -195,6 +195,20 @@ def test_binds_show_extra_paths_and_a_path_under_home_is_the_agent_s_own_home(pl
 
 
 @needs_bwrap
+def test_a_credentials_file_bound_alone_leaves_the_rest_of_the_agent_s_home_private_and_writable(place):
+    claude = place["home"] / ".claude"
+    claude.mkdir()
+    (claude / ".credentials.json").write_text("secret\n")
+    (claude / "history.jsonl").write_text("the user's sessions\n")
+    sandbox = sandbox_for(place, binds=(f"{claude / '.credentials.json'}:ro",))
+    script = ("cat ~/.claude/.credentials.json; echo x >> ~/.claude/.credentials.json || echo ro; "
+              "touch ~/.claude/todo; ls -A ~/.claude")
+    assert context_in(place, sandbox).run(script, log_name="file") == 0
+    assert (place["logs"] / "file.stdout").read_text().split() == ["secret", "ro", ".credentials.json", "todo"]
+    assert sorted(p.name for p in claude.iterdir()) == [".credentials.json", "history.jsonl"]
+
+
+@needs_bwrap
 def test_a_home_replaced_by_a_symlink_is_never_followed(place):
     """An agent's command could leave `<workspace>/home` as a symlink for the next command to bind."""
     (place["workspace"] / "home").symlink_to(place["tree"])
@@ -402,3 +416,16 @@ def test_claude_code_preset_works_in_the_sandbox_with_its_folders_bound(pytester
                  "--spider2-sandbox-bind=~/.claude:ro")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*agent cost: $0.42 over 1 runs*7 turns"])
+
+
+@needs_bwrap
+def test_a_command_the_sandbox_hides_is_a_usage_error_that_names_the_bind(pytester, run, tiny_suite, monkeypatch):
+    bin_dir = pytester.path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "claude").write_text("#!/bin/sh\n")
+    (bin_dir / "claude").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    result = run(f"--spider2-root={tiny_suite(['tiny001'])}", "--spider2-agent=claude-code", "--spider2-sandbox=bwrap")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*'claude' ({bin_dir}/claude) is not visible inside the sandbox; show it to the "
+                                 f"agent with --spider2-sandbox-bind {bin_dir}:ro, or run unsandboxed*"])

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
+
+from .processes import run_process
+from .spec import SHELL
+
+CHECK_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -73,3 +80,22 @@ def choose_sandbox(requested: str, *, binds: Sequence[str] = (), hidden: Sequenc
                            "user namespaces (sysctl kernel.unprivileged_userns_clone=1, or run as root) or "
                            "run unsandboxed with --spider2-sandbox none")
     return NoSandbox(f"none (bubblewrap cannot create a sandbox here: {problem})")
+
+
+def hidden_command(sandbox: Sandbox, word: str, env: Mapping[str, str]) -> str | None:
+    """Why `word`, a command found on PATH, cannot start inside `sandbox` (a folder it does not show), or None."""
+    if isinstance(sandbox, NoSandbox):
+        return None
+    with tempfile.TemporaryDirectory(prefix="spider2-sandbox-check-") as folder:
+        workspace = Path(folder)
+        with sandbox.launch([SHELL, "-c", 'command -v "$1"', SHELL, word], workspace=workspace, env=env) as launch:
+            found = run_process(launch.argv, cwd=workspace, env=launch.env, seconds=CHECK_SECONDS,
+                                stdout_path=workspace / "check.stdout", stderr_path=workspace / "check.stderr",
+                                pass_fds=launch.pass_fds)
+    if found.returncode == 0:
+        return None
+    outside = shutil.which(word, path=env.get("PATH")) or word
+    folders = dict.fromkeys(str(Path(p).parent) for p in (outside, os.path.realpath(outside)))
+    binds = " ".join(f"--spider2-sandbox-bind {folder}:ro" for folder in folders)
+    return (f"{word!r} ({outside}) is not visible inside the sandbox; show it to the agent with {binds}, or run "
+            "unsandboxed with --spider2-sandbox none")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import agents, collect, demo, suite
-from ..agents.sandbox import SandboxError, choose_sandbox
+from ..agents.sandbox import Sandbox, SandboxError, choose_sandbox
 from ..clock import ClockError, parse_clock
 from ..provenance import collect_provenance
 from ..report.compare import BaselineError, read_baseline
@@ -82,7 +82,7 @@ def start(request: Request) -> Spider2Session:
                              hidden=secrets + temp_paths(request.basetemp),
                              read_only=(python_path if agent.kind == "python" else ()) + agents.template_paths(agent))
     if mode_class is RunMode:
-        check_agent_can_start(agent, loaded)
+        check_agent_can_start(agent, loaded, sandbox)
     runs = mode_class.runs_agents
     state = Spider2Session(
         settings=settings,
@@ -112,12 +112,12 @@ def import_paths(agent: agents.AgentSpec, request: Request) -> tuple[Path, ...]:
     return tuple(dict.fromkeys([*roots, *filter(None, [agents.module_root(agent.value)])]))
 
 
-def check_agent_can_start(agent: agents.AgentSpec, loaded: suite.Suite) -> None:
+def check_agent_can_start(agent: agents.AgentSpec, loaded: suite.Suite, sandbox: Sandbox) -> None:
     if agent.kind == "reference" and not {i.instance_id for i in loaded.instances} <= set(demo.DEMO_INSTANCE_IDS):
         raise agents.AgentSpecError("the reference agent only solves the embedded demo suite: run it with "
                                     "--spider2-demo")
     path = agents.environment.agent_path(os.environ.get("PATH", ""))
-    problem = agents.startup_problem(agent, {"PATH": path})
+    problem = agents.startup_problem(agent, {"PATH": path}, sandbox)
     if problem:
         raise agents.AgentSpecError(f"--spider2-agent {agent}: {problem}")
 
