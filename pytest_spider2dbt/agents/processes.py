@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import select
 import signal
 import subprocess
 import threading
@@ -91,6 +92,23 @@ def run_process(
 
 
 def wait_until(process: subprocess.Popen[bytes], seconds: float) -> tuple[int | None, bool]:
+    """The exit status, or (None, True) at the deadline. Wakes when the process exits (through a pidfd): Popen's
+    own wait with a timeout polls at doubling intervals, which made a 33 ms command take 64 ms."""
+    try:
+        pidfd = os.pidfd_open(process.pid)
+    except (AttributeError, OSError):
+        return wait_polling(process, seconds)
+    try:
+        poller = select.poll()
+        poller.register(pidfd, select.POLLIN)
+        if not poller.poll(max(seconds, 0.001) * 1000):
+            return None, True
+    finally:
+        os.close(pidfd)
+    return process.wait(), False
+
+
+def wait_polling(process: subprocess.Popen[bytes], seconds: float) -> tuple[int | None, bool]:
     try:
         return process.wait(timeout=max(seconds, 0.001)), False
     except subprocess.TimeoutExpired:
