@@ -11,6 +11,7 @@ EXPORTS = {
     "AgentContext": "agents",
     "AgentOutcome": "agents",
     "Instance": "suite",
+    "JudgeLimits": "match",
     "MatchReport": "match",
     "duckdb_match": "match",
 }

@@ -95,20 +95,20 @@ def test_null_matches_nan(build: Build) -> None:
 def test_table_name_is_resolved_case_insensitively(build: Build) -> None:
     gold = build(table("orders", "a INTEGER", "1"))
     result = build('CREATE TABLE "Orders" AS SELECT 1 AS a')
-    assert judged(result, gold, ["ORDERS"]).score == 1
+    assert judged_once(result, gold, ["ORDERS"]).score == 1
 
 
 def test_all_gold_tables_are_graded_when_condition_tabs_is_none(build: Build) -> None:
     gold = build(table("a", "x INTEGER", "1"), table("b", "y INTEGER", "2"))
-    assert judged(build(table("a", "x INTEGER", "1"), table("b", "y INTEGER", "2")), gold).score == 1
-    report = judged(build(table("a", "x INTEGER", "1")), gold)
+    assert judged_once(build(table("a", "x INTEGER", "1"), table("b", "y INTEGER", "2")), gold).score == 1
+    report = judged_once(build(table("a", "x INTEGER", "1")), gold)
     assert report.category == Category.TABLE_MISSING and "'b'" in report.message
 
 
 def test_empty_entry_means_all_gold_columns_and_extra_result_columns_are_ignored(build: Build) -> None:
     gold = build(table("t", "a INTEGER, b VARCHAR", "1, 'x'", "2, 'y'"))
     result = build(table("t", "extra DOUBLE, renamed VARCHAR, other INTEGER", "0.5, 'x', 1", "0.7, 'y', 2"))
-    report = judged(result, gold, ["t"], [[]], [False])
+    report = judged_once(result, gold, ["t"], [[]], [False])
     assert report.score == 1
     assert [(c.name, c.result_column) for c in report.tables[0].columns] == [("a", "other"), ("b", "renamed")]
 
@@ -116,16 +116,16 @@ def test_empty_entry_means_all_gold_columns_and_extra_result_columns_are_ignored
 def test_negative_and_repeated_indices_select_like_iloc(build: Build) -> None:
     gold = build(table("t", "a INTEGER, b VARCHAR, c DOUBLE", "1, 'x', 0.5"))
     result = build(table("t", "c DOUBLE", "0.5"))
-    report = judged(result, gold, ["t"], [[-1, 2, -1]], [True])
+    report = judged_once(result, gold, ["t"], [[-1, 2, -1]], [True])
     assert report.score == 1
     assert [c.index for c in report.tables[0].columns] == [-1, 2, -1]
-    assert judged(result, gold, ["t"], [[-3]], [True]).score == 0
+    assert judged_once(result, gold, ["t"], [[-3]], [True]).score == 0
 
 
 def test_one_result_column_may_match_several_gold_columns(build: Build) -> None:
     gold = build(table("t", "a INTEGER, b INTEGER", "1, 1", "2, 2"))
     result = build(table("t", "single INTEGER", "1", "2"))
-    assert judged(result, gold, ["t"]).score == 1
+    assert judged_once(result, gold, ["t"]).score == 1
 
 
 def test_rows_are_compared_in_order_unless_ignore_order(build: Build) -> None:
@@ -326,17 +326,17 @@ SAMPLE_VALUES = {
     "UBIGINT": ["18446744073709551615", "5", "10"],
     "DOUBLE": ["'0.5'", "'-0.0'", "'inf'"],
     "VARCHAR": ["'nan'", "'b'", "'10'"],
-    "TIMESTAMP_MS": ["'2020-01-02 00:00:00.5'", "'1999-12-31'", "'2020-01-01 10:00'"],
-    "TIMESTAMPTZ": ["'2020-01-02 00:00:00+00'", "'1999-12-31 23:00:00+00'", "'2020-01-01 10:00+00'"],
+    "TIMESTAMP_MS": ["'2020-01-02 00:00:00.5'", "'1999-12-31'", "'2020-01-01 10:00:00'"],
+    "TIMESTAMPTZ": ["'2020-01-02 00:00:00+00'", "'1999-12-31 23:00:00+00'", "'2020-01-01 10:00:00+00'"],
     "BOOLEAN": ["TRUE", "FALSE", "TRUE"],
     "UUID": ["'00000000-0000-0000-0000-000000000001'", "'00000000-0000-0000-0000-000000000000'", "NULL"],
 }
 
 
-@pytest.mark.parametrize("mixed_side", ["gold", "result"])
-def test_columns_of_one_dtype_meet_columns_of_a_mixed_frame(build: Build, mixed_side: str) -> None:
+def test_columns_of_one_dtype_meet_columns_of_a_mixed_frame(build: Build) -> None:
     """A frame of one column keeps its dtype (numpy's conversion); beside an INTERVAL column the same values go
-    through object (pandas' boxing): both must sort and compare alike, on both sides of the fast-path size."""
+    through object (pandas' boxing): both must sort and compare alike, on both sides of the fast-path size (the
+    differential tests mix frames both ways)."""
     plain, mixed = [], []
     for sql_type, values in SAMPLE_VALUES.items():
         name = "t_" + sql_type.split("(")[0].lower()
@@ -344,11 +344,9 @@ def test_columns_of_one_dtype_meet_columns_of_a_mixed_frame(build: Build, mixed_
         plain.append(table(name, f"a {sql_type}", *rows))
         mixed.append(table(name, f"a {sql_type}, i INTERVAL", *[f"{v}, INTERVAL 1 DAY" for v in rows[::-1]]))
     names = ["t_" + sql_type.split("(")[0].lower() for sql_type in SAMPLE_VALUES]
-    gold, result = (build(*mixed), build(*plain)) if mixed_side == "gold" else (build(*plain), build(*mixed))
+    gold, result = build(*mixed), build(*plain)
     assert judged(result, gold, names, [[0]] * len(names), [True] * len(names)).score == 1
-    if mixed_side == "gold":
-        for name in names[:3]:
-            assert judged_once(result, gold, [name], [[0, 1]], [True]).score == 0
+    assert judged_once(result, gold, names[:1], [[0, 1]], [True]).score == 0
 
 
 def test_a_large_table_of_common_types_is_judged_as_officially(build: Build) -> None:
@@ -370,8 +368,7 @@ def test_values_outside_four_digit_years_take_the_value_by_value_path(build: Bui
 
 # ---------------------------------------------------------------------------------------- real Spider2 data
 
-MRR_BUILDS = ["mrr_gold", "mrr_variant_a", "mrr_variant_b"]
-MRR_PAIRS = [("mrr_variant_a", "mrr_gold"), ("mrr_variant_b", "mrr_gold"), ("mrr_variant_a", "mrr_variant_b")]
+MRR_PAIRS = [("mrr_variant_a", "mrr_gold"), ("mrr_variant_a", "mrr_variant_b")]
 
 
 @pytest.fixture(scope="module")
@@ -391,9 +388,8 @@ def test_each_mrr_build_matches_the_others(spider2_copies: Path, result: str, go
 
 
 @needs_spider2_data
-@pytest.mark.parametrize("gold", MRR_BUILDS)
-def test_the_mrr_start_database_matches_none(spider2_copies: Path, gold: str) -> None:
-    report = judged(str(spider2_copies / "mrr_start.duckdb"), str(spider2_copies / f"{gold}.duckdb"), ["mrr"],
+def test_the_mrr_start_database_misses_the_table(spider2_copies: Path) -> None:
+    report = judged(str(spider2_copies / "mrr_start.duckdb"), str(spider2_copies / "mrr_gold.duckdb"), ["mrr"],
                     [list(range(12))], [True])
     assert report.category == Category.TABLE_MISSING
 

@@ -48,7 +48,7 @@ from .values import (
     string_array,
 )
 
-FAST_PATH_MIN_CELLS = 2_000
+FAST_PATH_MIN_CELLS = 1_000
 """Frames with more cells than this are converted column by column from numpy arrays."""
 
 _FIRST_FOUR_DIGIT_YEAR = np.datetime64("1000-01-01T00:00:00", "us")
