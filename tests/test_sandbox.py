@@ -209,6 +209,18 @@ def test_a_credentials_file_bound_alone_leaves_the_rest_of_the_agent_s_home_priv
 
 
 @needs_bwrap
+def test_a_folder_named_through_a_symlink_is_shown_at_both_paths_with_its_masks(place):
+    linked = place["tmp"] / "linked"
+    linked.symlink_to(place["project"])
+    (place["project"] / "secret").mkdir()
+    (place["project"] / "secret" / "gold.duckdb").write_text("")
+    sandbox = choose_sandbox("bwrap", hidden=[place["project"] / "secret"], read_only=[linked])
+    script = (f"test -f {linked}/probe.py && test -f {place['project']}/probe.py && "
+              f"test -z \"$(ls -A {linked}/secret)$(ls -A {place['project']}/secret)\"")
+    assert context_in(place, sandbox).run(script, log_name="linked") == 0
+
+
+@needs_bwrap
 def test_a_home_replaced_by_a_symlink_is_never_followed(place):
     """An agent's command could leave `<workspace>/home` as a symlink for the next command to bind."""
     (place["workspace"] / "home").symlink_to(place["tree"])

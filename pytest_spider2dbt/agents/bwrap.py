@@ -92,20 +92,32 @@ def within(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
-def outermost(folders: Sequence[Path]) -> list[Path]:
-    """The folders that no other one of them contains, in their first order."""
-    unique = list(dict.fromkeys(folders))
-    return [f for f in unique if not any(other != f and within(f, other) for other in unique)]
+def read_only_binds(folders: Sequence[Path | str]) -> list[Bind]:
+    """Each existing folder read-only at the path it is named by and, when a symlink leads there, at its real path
+    too (paths used inside, such as PYTHONPATH entries or a virtualenv's own symlinks, may take either way); none
+    that another one already shows."""
+    binds = []
+    for folder in folders:
+        if os.path.isdir(folder):
+            source = real(folder)
+            binds += [Bind(source, dest) for dest in dict.fromkeys([Path(os.path.abspath(folder)), source])]
+    unique = list(dict.fromkeys(binds))
+    return [bind for bind in unique if not any(other != bind and covers(other, bind) for other in unique)]
 
 
-def python_folders() -> list[Path]:
+def covers(outer: Bind, inner: Bind) -> bool:
+    """`outer` already shows what `inner` would, at the same place."""
+    return within(inner.dest, outer.dest) and inner.source == outer.source / inner.dest.relative_to(outer.dest)
+
+
+def python_folders() -> list[Path | str]:
     """What a Python agent (and dbt) needs: the interpreter's prefixes, site-packages and this package's folder (it
     may be installed editable from a checkout, whose other files stay hidden)."""
-    candidates: list[str | Path] = [sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix,
-                                     *site.getsitepackages(), PACKAGE]
+    folders: list[Path | str] = [sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix,
+                                 *site.getsitepackages(), PACKAGE]
     if site.ENABLE_USER_SITE:
-        candidates.append(site.getusersitepackages())
-    return outermost([real(c) for c in candidates if os.path.isdir(c)])
+        folders.append(site.getusersitepackages())
+    return folders
 
 
 def system_mounts() -> list[Mount]:
@@ -164,10 +176,9 @@ class BwrapSandbox:
     @classmethod
     def configure(cls, executable: str, *, binds: Sequence[str] = (), hidden: Sequence[Path] = (),
                   read_only: Sequence[Path] = ()) -> BwrapSandbox:
-        folders = outermost([*python_folders(), *(real(p) for p in read_only if os.path.isdir(p))])
         return cls(
             executable=executable,
-            visible=tuple(Bind(folder, folder) for folder in folders),
+            visible=tuple(read_only_binds([*python_folders(), *read_only])),
             binds=tuple(parse_bind(text) for text in binds),
             hidden=tuple(dict.fromkeys([*(real(p) for p in hidden), DEMO_SOLUTIONS])),
             base=tuple(system_mounts()),
