@@ -131,8 +131,8 @@ def tree_checksum() -> Callable[[Path], str]:
 def tiny_suite(pytester: pytest.Pytester) -> Callable[..., Path]:
     """Factory writing a tiny Spider2 checkout under the pytester dir."""
 
-    def make(ids: list[str] = ["tiny001", "tiny002"], **per_instance: dict) -> Path:
-        return write_tiny_suite(pytester.path / "Spider2", ids, **per_instance)
+    def make(ids: tuple[str, ...] | list[str] = ("tiny001", "tiny002"), **per_instance: dict) -> Path:
+        return write_tiny_suite(pytester.path / "Spider2", list(ids), **per_instance)
 
     return make
 

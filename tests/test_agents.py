@@ -51,8 +51,10 @@ def test_cmd_agent_gets_quoted_placeholders_its_env_the_venv_on_path_and_closed_
     probe = pytester.path / "probe.py"
     probe.write_text(PROBE)
     monkeypatch.setenv("PATH", "/usr/bin:/bin")  # pytest started as .venv/bin/pytest: its bin is not on PATH
-    template = f"{sys.executable} {probe} {{instance_id}} {{instruction}} {{project_dir}} {{db_path}} && {solving_agent[4:]}"
-    result = run(f"--spider2-root={checkout}", f"--spider2-agent=cmd:{template}", "--basetemp", str(pytester.path / "tmp"))
+    placeholders = "{instance_id} {instruction} {project_dir} {db_path}"
+    template = f"{sys.executable} {probe} {placeholders} && {solving_agent[4:]}"
+    basetemp = str(pytester.path / "tmp")
+    result = run(f"--spider2-root={checkout}", f"--spider2-agent=cmd:{template}", "--basetemp", basetemp)
     result.assert_outcomes(passed=1)
     (probe_file,) = (pytester.path / "tmp").rglob("probe.json")
     seen = json.loads(probe_file.read_text())
@@ -133,8 +135,9 @@ def test_a_hook_that_ignores_the_deadline_is_reported_truthfully(pytester, run, 
     )
     result = run(f"--spider2-root={tiny_suite(['tiny001'])}", "--spider2-timeout=0.5")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*tiny001: agent_timeout — agent pytest_spider2dbt_run_agent hook ran 2 s, past its "
-                                 "0.5 s limit; an in-process hook cannot be killed: run its commands with context.run*"])
+    result.stdout.fnmatch_lines(["*tiny001: agent_timeout — agent pytest_spider2dbt_run_agent hook ran 2 s, past "
+                                 "its 0.5 s limit; an in-process hook cannot be killed: run its commands with "
+                                 "context.run*"])
 
 
 def test_overriding_the_workspace_fixture_prepares_it_before_the_agent(pytester, run, tiny_suite, solving_agent):

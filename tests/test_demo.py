@@ -225,7 +225,7 @@ def test_start_databases_hold_raw_data_but_not_the_graded_tables(built_root: Pat
 def test_gold_databases_hold_every_graded_table_and_column(built_root: Path) -> None:
     for instance_id, parameters in grading(built_root).items():
         gold = gold_database(built_root, instance_id)
-        for table, columns in zip(parameters["condition_tabs"], parameters["condition_cols"]):
+        for table, columns in zip(parameters["condition_tabs"], parameters["condition_cols"], strict=True):
             assert table in table_names(gold), f"{instance_id}: {table}"
             assert table_rows(gold, table), f"{instance_id}: {table} is empty"
             assert max(columns) < len(column_types(gold, table)), f"{instance_id}: {table}"
@@ -239,7 +239,7 @@ def test_grading_exercises_several_tables_column_subsets_order_and_typed_values(
     graded_nulls = 0
     for instance_id, entry in grading(built_root).items():
         gold = gold_database(built_root, instance_id)
-        for table, columns in zip(entry["condition_tabs"], entry["condition_cols"]):
+        for table, columns in zip(entry["condition_tabs"], entry["condition_cols"], strict=True):
             types = column_types(gold, table)
             assert len(columns) < len(types), f"{instance_id}: {table} is graded on all its columns"
             graded_types.update(types[position].split("(")[0] for position in columns)

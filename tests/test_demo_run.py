@@ -40,7 +40,8 @@ def test_the_reference_agent_rebuilds_every_gold_table_and_passes(pytester, run,
         result_db = out / instance_id / parameters["gold"]
         gold = root / "spider2-dbt" / "evaluation_suite" / "gold" / instance_id / parameters["gold"]
         for table, ignore_order in zip(parameters["condition_tabs"], parameters["ignore_orders"], strict=True):
-            (expected, gold_types), (actual, result_types) = rows_and_types(gold, table), rows_and_types(result_db, table)
+            expected, gold_types = rows_and_types(gold, table)
+            actual, result_types = rows_and_types(result_db, table)
             if ignore_order:
                 expected, actual = sorted_rows(expected), sorted_rows(actual)
             assert (actual, result_types) == (expected, gold_types), f"{instance_id}: {table}"

@@ -71,7 +71,9 @@ def test_instruction_without_evaluator_entry_and_the_reverse(pytester, run, tiny
     evaluation.write_text("\n".join(evaluation.read_text().splitlines()[1:]) + "\n")
     result = run(f"--spider2-root={checkout}", "--spider2-agent=gold", "-rE")
     result.assert_outcomes(passed=1, errors=2)
-    result.stdout.fnmatch_lines(["*tiny001 has no evaluator entry*", "*tiny003 has an evaluator entry*but no instruction*"])
+    result.stdout.fnmatch_lines(
+        ["*tiny001 has no evaluator entry*", "*tiny003 has an evaluator entry*but no instruction*"]
+    )
 
 
 def test_corrupt_gold_fails_that_instance_only(pytester, run, tiny_suite):

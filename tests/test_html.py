@@ -10,8 +10,6 @@ import os
 import re
 from pathlib import Path
 
-import pytest
-
 from pytest_spider2dbt.agents import claude
 from pytest_spider2dbt.categories import Category
 from pytest_spider2dbt.match.report import (

@@ -87,7 +87,8 @@ def test_every_sequence_of_runs_leaves_a_folder_evaluate_py_scores_as_summary_js
 
     monkeypatch.setenv("FAIL_IDS", "tiny001 tiny004")
     partial = run(*args, "-k", "tiny001")
-    partial.stdout.fnmatch_lines(["Spider2-DBT score: 0/1 (0.0%)", "Results folder * (4 instances, latest record of each):",
+    partial.stdout.fnmatch_lines(["Spider2-DBT score: 0/1 (0.0%)",
+                                  "Results folder * (4 instances, latest record of each):",
                                   "  score: 2/4 (50.0%)"])
     assert official_score(out, checkout, tmp_path) == folder_score(out) == (2, 4)
     assert [r["instance_id"] for r in read_summary(out)["instances"]] == ["tiny001", "tiny002", "tiny003", "tiny004"]
@@ -184,7 +185,8 @@ def test_strict_mode_headline_category_and_outcome_agree(pytester, run, tiny_sui
 
 def test_junit_xml_carries_the_record_as_properties(pytester, run, tiny_suite):
     checkout = tiny_suite(["tiny001", "tiny002"], tiny002={"gold": False})
-    result = run(f"--spider2-root={checkout}", "--spider2-agent=gold", "--junitxml=spider2.xml", "--spider2-sandbox=none")
+    result = run(f"--spider2-root={checkout}", "--spider2-agent=gold", "--junitxml=spider2.xml",
+                 "--spider2-sandbox=none")
     result.assert_outcomes(passed=1, errors=1)
     root = ET.parse(pytester.path / "spider2.xml").getroot()
     props = {
@@ -284,7 +286,9 @@ def test_a_killed_controller_leaves_a_folder_that_tells_the_truth(pytester, tiny
     )
     out = pytester.path / "spider2-results"
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not ((out / "results_metadata.jsonl").exists() and len(read_metadata(out)) >= 2):
+    while time.monotonic() < deadline and not (out / "results_metadata.jsonl").exists():
+        time.sleep(0.1)
+    while time.monotonic() < deadline and len(read_metadata(out)) < 2:
         time.sleep(0.1)
     sweep.send_signal(signal.SIGKILL)
     sweep.wait(timeout=30)

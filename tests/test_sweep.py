@@ -25,7 +25,9 @@ def test_progress_lines_say_what_finished_what_runs_and_the_eta(pytester, run_bo
     checkout = tiny_suite(["tiny001", "tiny002", "tiny003"])
     result = run_both(f"--spider2-root={checkout}", f"--spider2-agent={solving_agent}")
     result.assert_outcomes(passed=3)
-    result.stdout.fnmatch_lines(["[[]1/3[]] tiny00? passed*ETA *", "[[]2/3[]] tiny00? passed*", "[[]3/3[]] tiny00? passed"])
+    result.stdout.fnmatch_lines(
+        ["[[]1/3[]] tiny00? passed*ETA *", "[[]2/3[]] tiny00? passed*", "[[]3/3[]] tiny00? passed"]
+    )
 
 
 def test_rounds_run_each_instance_n_times_and_report_the_spread(pytester, run, tiny_suite):
@@ -67,7 +69,8 @@ CLAUDE_STAND_IN = textwrap.dedent(
     assert args[7] == "opus" and args[8:10] == ["--max-budget-usd", "2.5"], args
     prompt = args[-1]
     print(json.dumps({{"type": "system", "subtype": "init", "model": "claude-opus", "cwd": os.getcwd()}}))
-    print(json.dumps({{"type": "assistant", "message": {{"content": [{{"type": "text", "text": "On it: " + prompt}}]}}}}))
+    text = {{"type": "text", "text": "On it: " + prompt}}
+    print(json.dumps({{"type": "assistant", "message": {{"content": [text]}}}}))
     import duckdb
     duckdb.connect("tiny.duckdb").execute(
         "CREATE TABLE orders AS SELECT id, amount * 2 AS amount, day FROM raw_orders")
