@@ -18,14 +18,12 @@ import pytest
 
 from pytest_spider2dbt.agents import AgentContext
 from pytest_spider2dbt.agents.bwrap import PACKAGE, parse_bind
-from pytest_spider2dbt.agents.sandbox import NO_SANDBOX, SandboxError, choose_sandbox
+from pytest_spider2dbt.agents.sandbox import NO_SANDBOX, Sandbox, SandboxError, choose_sandbox
 from pytest_spider2dbt.clock import faketime_environment
 
-BWRAP_WORKS = choose_sandbox("auto").isolation == "bwrap"
-needs_bwrap = pytest.mark.skipif(
-    not BWRAP_WORKS,
-    reason=f"bubblewrap cannot sandbox here ({choose_sandbox('auto').isolation}): apt-get install bubblewrap",
-)
+LABEL = choose_sandbox("auto").isolation
+needs_bwrap = pytest.mark.skipif(LABEL != "bwrap",
+                                 reason=f"bubblewrap cannot sandbox here ({LABEL}): apt-get install bubblewrap")
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "spider2-data" / "duckdb"
 
 # Reports, as JSON on stdout, what a process inside the sandbox can see and do.
@@ -113,7 +111,7 @@ def place(tmp_path: Path) -> dict[str, Path]:
             "workspace": workspace, "logs": logs, "tree": tmp_path / "Spider2"}
 
 
-def context_in(place: dict[str, Path], sandbox, **env: str) -> AgentContext:
+def context_in(place: dict[str, Path], sandbox: Sandbox, **env: str) -> AgentContext:
     project_dir = place["workspace"] / "tiny001"
     return AgentContext(
         instance_id="tiny001", instruction="do it", project_dir=project_dir, db_path=project_dir / "tiny.duckdb",
@@ -122,12 +120,12 @@ def context_in(place: dict[str, Path], sandbox, **env: str) -> AgentContext:
     )
 
 
-def sandbox_for(place: dict[str, Path], binds: tuple[str, ...] = ()):
+def sandbox_for(place: dict[str, Path], binds: tuple[str, ...] = ()) -> Sandbox:
     return choose_sandbox("bwrap", binds=binds, hidden=[place["tree"], place["results"], place["tmp"] / "basetemp"],
                           read_only=[place["project"]])
 
 
-def probe(place: dict[str, Path], sandbox) -> dict:
+def probe(place: dict[str, Path], sandbox: Sandbox) -> dict:
     context = context_in(place, sandbox, WORKSPACE=str(place["workspace"]), PACKAGE=str(PACKAGE),
                          MASKED=str(place["results"]), LOGS=str(place["logs"]))
     status = context.run([sys.executable, str(place["project"] / "probe.py")], log_name="probe")
