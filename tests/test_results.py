@@ -109,7 +109,7 @@ def test_summary_json_is_written_without_the_terminal_plugin(pytester, run, tiny
     assert summary["folder"]["passed"] == summary["folder"]["total"] == 1
 
 
-def test_summary_is_printed_once_and_counts_every_category(pytester, run_both, tiny_suite):
+def test_summary_is_printed_once_and_counts_every_category(pytester, run, tiny_suite):
     checkout = tiny_suite(["tiny001", "tiny002", "tiny003"], tiny003={"gold": False})
     pytester.makeconftest(
         """
@@ -118,7 +118,7 @@ def test_summary_is_printed_once_and_counts_every_category(pytester, run_both, t
                 return 0
         """
     )
-    result = run_both(f"--spider2-root={checkout}", "--spider2-agent=gold")
+    result = run(f"--spider2-root={checkout}", "--spider2-agent=gold")
     result.assert_outcomes(passed=1, failed=1, errors=1)
     result.stdout.fnmatch_lines(
         [

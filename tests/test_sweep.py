@@ -9,24 +9,37 @@ import textwrap
 
 import pytest
 
+SOLVE = (
+    "import os, duckdb; duckdb.connect(os.environ['SPIDER2_DB_PATH']).execute("
+    "'CREATE TABLE orders AS SELECT id, amount * 2 AS amount, day FROM raw_orders')"
+)
 
-def test_waiting_agents_run_concurrently_under_xdist(pytester, tiny_suite):
-    checkout = tiny_suite([f"tiny{n:03d}" for n in range(1, 5)])
+
+def test_an_xdist_sweep_runs_agents_at_once_shows_progress_and_files_each_instance_once(pytester, tiny_suite):
+    ids = [f"tiny{n:03d}" for n in range(1, 7)]
+    checkout = tiny_suite(ids)
     spans = pytester.path / "spans"
     spans.mkdir()
-    agent = f"cmd:{sys.executable} -c 'import time; print(time.time())' > {spans}/$SPIDER2_INSTANCE_ID.start; sleep 3"
-    result = pytester.runpytest(f"--spider2-root={checkout}", f"--spider2-agent={agent}", "-n", "2")
-    result.assert_outcomes(failed=4)
+    agent = (f"cmd:{sys.executable} -c 'import time; print(time.time())' > {spans}/$SPIDER2_INSTANCE_ID.start; "
+             f"sleep 2; {sys.executable} -c {SOLVE!r}")
+    result = pytester.runpytest(f"--spider2-root={checkout}", f"--spider2-agent={agent}", "-n", "3",
+                                "-p", "no:hypothesispytest")
+    result.assert_outcomes(passed=6)
     starts = sorted(float(p.read_text()) for p in spans.iterdir())
-    assert starts[1] - starts[0] < 3  # two workers each start an agent before any 3 s agent can have finished
+    assert starts[2] - starts[0] < 2  # three workers each start an agent before any 2 s agent can have finished
+    result.stdout.fnmatch_lines(["[[]1/6[]] tiny00? passed*running: *ETA *", "[[]6/6[]] tiny00? passed"])
+    assert result.stdout.str().count("Spider2-DBT score: 6/6 (100.0%)") == 1
+    out = pytester.path / "spider2-results"
+    metadata = [json.loads(line)["instance_id"] for line in (out / "results_metadata.jsonl").read_text().splitlines()]
+    records = json.loads((out / "summary.json").read_text())["instances"]
+    assert metadata == [record["instance_id"] for record in records] == ids
 
 
-def test_progress_lines_say_what_finished_what_runs_and_the_eta(pytester, run_both, tiny_suite, solving_agent):
-    checkout = tiny_suite(["tiny001", "tiny002", "tiny003"])
-    result = run_both(f"--spider2-root={checkout}", f"--spider2-agent={solving_agent}")
+def test_progress_lines_say_what_finished_and_the_eta(pytester, run, tiny_suite, solving_agent):
+    result = run(f"--spider2-root={tiny_suite(['tiny001', 'tiny002', 'tiny003'])}", f"--spider2-agent={solving_agent}")
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines(
-        ["[[]1/3[]] tiny00? passed*ETA *", "[[]2/3[]] tiny00? passed*", "[[]3/3[]] tiny00? passed"]
+        ["[[]1/3[]] tiny001 passed · ETA *", "[[]2/3[]] tiny002 passed · ETA *", "[[]3/3[]] tiny003 passed"]
     )
 
 
