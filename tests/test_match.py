@@ -204,7 +204,7 @@ def test_the_string_nan_sorts_before_a_null_text(build: Build) -> None:
     assert judged(result, gold, ["t"], [[0]], [False]).score == 0
 
 
-def test_lists_never_match_and_decimals_match_as_floats(build: Build) -> None:
+def test_lists_of_two_values_never_match_and_decimals_match_as_floats(build: Build) -> None:
     """pd.isna of a list of two values is an array, whose truth raises: the official comparison fails."""
     gold = build(table("t", "l INTEGER[], n DECIMAL(10,2)", "[1, 2], 1", "[3], 2"))
     result = build(table("t", "l INTEGER[], n DECIMAL(10,2)", "[3], 2", "[1, 2], 1"))

@@ -12,6 +12,15 @@ Modules, in the order a verdict uses them:
 * ``grade``: one table's verdict and the explanation of its failing columns;
 * ``verdict``: ``duckdb_match`` itself;
 * ``report`` and ``render``: the findings as data, and as text.
+
+Why the fast verdict is the official one, in four steps (each argued in its module): the values are those the
+official code compares, as pandas converts the table (``columns``: pandas' own conversion for small frames and
+unknown dtypes, else its rule reproduced from numpy arrays and checked against pandas on a probe of rows); each value
+is reduced to what the official rule asks of it, without raising where ``==`` and ``str()`` do not (``values``);
+two values agree exactly when the official ``values_agree`` says so, and columns are put in the official sort order
+(``compare``, ``values.official_order``); the only shortcut that skips the sort, identical multisets of values, is
+taken only where no two distinct values can share a sort key (``compare.ties_impossible``). Anything else, and any
+column holding a value of another type, is compared by the functions of ``official`` themselves.
 """
 
 from __future__ import annotations

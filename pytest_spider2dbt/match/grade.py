@@ -42,20 +42,22 @@ def grade_table(
 ) -> TableReport:
     """Compare one table as the official ``compare_pandas_table`` does, and explain its failing columns."""
     ignore_order = _truth(ignore_order_value)
-    report = TableReport(str(name), TableStatus.PASSED, ignore_order, len(selection.frame), len(result))
+
+    def blank_report() -> TableReport:
+        return TableReport(str(name), TableStatus.PASSED, ignore_order, len(selection.frame), len(result))
+
     if selection.literal:
         how = f"condition_cols entry {selection.entry!r} is not a list of column positions"
-        return _grade_literally(report, selection, result, ignore_order_value, how)
+        return _grade_literally(blank_report(), selection, result, ignore_order_value, how)
     try:
-        return _grade(report, selection, result, ignore_order, deadline)
+        return _grade(blank_report(), selection, result, ignore_order, deadline)
     except (Stop, MemoryError):
         raise
     except Exception as error:
         warnings.warn(f"the judge's comparison of table {name!r} failed ({one_line(error)}); it is judged by the "
                       "official rule as written instead. Please report it to pytest-spider2dbt.", RuntimeWarning,
                       stacklevel=2)
-        report = TableReport(str(name), TableStatus.PASSED, ignore_order, len(selection.frame), len(result))
-        return _grade_literally(report, selection, result, ignore_order_value, "the judge's comparison failed")
+        return _grade_literally(blank_report(), selection, result, ignore_order_value, "the judge's comparison failed")
 
 
 def _truth(value: Any) -> bool | None:

@@ -76,12 +76,13 @@ def render(report: MatchReport, color: bool = False) -> str:
 def headline(report: MatchReport, palette: _Palette | None = None) -> str:
     """One line: `<instance>: <category> — <message>`, cut to MAX_HEADLINE_LENGTH characters."""
     palette = palette or _Palette(False)
-    who = f"{report.instance_id}: " if report.instance_id else ""
-    text = " ".join(f"{who}{report.category} — {report.message}".split())
-    if len(text) > MAX_HEADLINE_LENGTH:
-        text = text[: MAX_HEADLINE_LENGTH - 3] + "..."
+    who = " ".join(f"{report.instance_id}: ".split()) + " " if report.instance_id else ""
+    message = " ".join(report.message.split())
+    room = MAX_HEADLINE_LENGTH - len(who) - len(report.category) - len(" — ")
+    if len(message) > room:
+        message = message[: max(room - 3, 0)] + "..."
     category = palette.good(str(report.category)) if report.score else palette.bad(str(report.category))
-    return text.replace(str(report.category), category, 1) if palette.enabled else text
+    return f"{who}{category} — {message}"
 
 
 def hint(report: MatchReport) -> str:
