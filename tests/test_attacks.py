@@ -12,6 +12,7 @@ import getpass
 import hashlib
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -779,6 +780,29 @@ def test_200_mb_on_one_line_make_a_short_failure_message(scene, sandbox):
     assert (scene.out / "logs" / "tiny001" / "agent.stdout").stat().st_size == 200 * 2**20
     assert len(result.stdout.str()) < 30_000
     assert (scene.pytester.path / "junit.xml").stat().st_size < 30_000
+    scene.assert_untouched()
+
+
+def at_most(address_space: int) -> Callable[[], None]:
+    """For a child process: a limit on its memory, so that a harness that did read /dev/zero fails on its own
+    instead of making the kernel kill whatever else uses memory."""
+    return lambda: resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+
+
+@BOTH
+def test_project_files_that_never_end_stall_nothing(scene, sandbox):
+    """Not in the issue's list, found on the way: the harness reads the project's profile to find the result."""
+    agent = scene.agent('''
+        Path("profiles.yml").unlink()
+        os.mkfifo("profiles.yml")  # opening it blocks until someone writes
+        Path("dbt_project.yml").unlink()
+        Path("dbt_project.yml").symlink_to("/dev/zero")  # reading it never ends
+    ''')
+    started = time.monotonic()
+    child = subprocess.run(scene.command(agent, "-k", "tiny001", "-p", "no:xdist"), cwd=scene.pytester.path,
+                           capture_output=True, text=True, timeout=120, preexec_fn=at_most(8 * 2**30))
+    assert child.returncode == 1 and time.monotonic() - started < 60, child.stdout[-3000:]
+    assert scene.scores() == {"tiny001": (0, "table_missing")}
     scene.assert_untouched()
 
 

@@ -9,7 +9,10 @@ from pathlib import Path
 
 import yaml
 
+from ..safefiles import read_regular
+
 DEFAULT_MAX_RESULT_MB = 4096
+PROJECT_FILE_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -20,10 +23,13 @@ class Refused:
 
 
 def profile_target(project_dir: Path) -> str | None:
-    """The `path` of the DuckDB output the project's `profiles.yml` target writes to, as written there."""
+    """The `path` of the DuckDB output the project's `profiles.yml` target writes to, as written there.
+
+    The agent may have left anything under those names: a FIFO (opening it would block), a symlink to /dev/zero or
+    a huge file (reading it would never end): only the first PROJECT_FILE_BYTES of a regular file are read."""
     try:
-        project = yaml.safe_load((project_dir / "dbt_project.yml").read_text(encoding="utf-8")) or {}
-        profiles = yaml.safe_load((project_dir / "profiles.yml").read_text(encoding="utf-8")) or {}
+        project = yaml.safe_load(read_regular(project_dir / "dbt_project.yml", PROJECT_FILE_BYTES) or b"") or {}
+        profiles = yaml.safe_load(read_regular(project_dir / "profiles.yml", PROJECT_FILE_BYTES) or b"") or {}
         profile = profiles[project["profile"]]
         output = profile["outputs"][profile.get("target", "dev")]
         path = str(output["path"])
