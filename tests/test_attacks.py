@@ -797,12 +797,14 @@ def test_project_files_that_never_end_stall_nothing(scene, sandbox):
         os.mkfifo("profiles.yml")  # opening it blocks until someone writes
         Path("dbt_project.yml").unlink()
         Path("dbt_project.yml").symlink_to("/dev/zero")  # reading it never ends
+        os.mkfifo("tiny.duckdb.wal")  # the write-ahead log is copied with the database
     ''')
     started = time.monotonic()
     child = subprocess.run(scene.command(agent, "-k", "tiny001", "-p", "no:xdist"), cwd=scene.pytester.path,
                            capture_output=True, text=True, timeout=120, preexec_fn=at_most(8 * 2**30))
     assert child.returncode == 1 and time.monotonic() - started < 60, child.stdout[-3000:]
-    assert scene.scores() == {"tiny001": (0, "table_missing")}
+    assert scene.scores() == {"tiny001": (0, "result_refused")}
+    assert "tiny.duckdb.wal is not a regular file" in scene.records()["tiny001"]["message"]
     scene.assert_untouched()
 
 

@@ -115,8 +115,9 @@ def sha256_in(folder_fd: int, name: str) -> str:
 
 
 def copy_without_following(source: Path, folder_fd: int, name: str, max_bytes: int) -> None:
-    """Copy a regular file (never a symlink) into a folder by descriptor, refusing more than max_bytes."""
-    source_fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    """Copy a regular file (never a symlink, and never blocking on a FIFO left in its place) into a folder by
+    descriptor, refusing more than max_bytes."""
+    source_fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     with os.fdopen(source_fd, "rb") as reader:
         info = os.fstat(reader.fileno())
         if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
