@@ -184,3 +184,12 @@ def test_header_names_suite_agent_isolation_clock_and_versions(pytester, run, ti
             "spider2-dbt suite commit: not a git checkout; spider2_eval.jsonl sha256 *",
         ]
     )
+
+
+def test_an_agent_whose_files_lie_inside_the_spider2_tree_is_a_usage_error(pytester, run, tiny_suite):
+    checkout = tiny_suite(["tiny001"])
+    script = checkout / "spider2-dbt" / "agent.py"
+    script.write_text("print('hi')\n")
+    result = run(f"--spider2-root={checkout}", f"--spider2-agent=cmd:python3 {script}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--spider2-agent names *agent.py, which lies inside *an agent must never see*"])

@@ -93,21 +93,16 @@ def within(path: Path, folder: Path) -> bool:
 
 
 def read_only_binds(folders: Sequence[Path | str]) -> list[Bind]:
-    """Each existing folder read-only at the path it is named by and, when a symlink leads there, at its real path
-    too (paths used inside, such as PYTHONPATH entries or a virtualenv's own symlinks, may take either way); none
-    that another one already shows."""
+    """Each existing folder (or file) read-only at the path it is named by and, when a symlink leads there, at its
+    real path too (paths used inside, such as PYTHONPATH entries or a virtualenv's own symlinks, may take either
+    way); none that another one already shows."""
     binds = []
     for folder in folders:
-        if os.path.isdir(folder):
+        if os.path.exists(folder):
             source = real(folder)
             binds += [Bind(source, dest) for dest in dict.fromkeys([Path(os.path.abspath(folder)), source])]
     unique = list(dict.fromkeys(binds))
-    return [bind for bind in unique if not any(other != bind and covers(other, bind) for other in unique)]
-
-
-def covers(outer: Bind, inner: Bind) -> bool:
-    """`outer` already shows what `inner` would, at the same place."""
-    return within(inner.dest, outer.dest) and inner.source == outer.source / inner.dest.relative_to(outer.dest)
+    return [bind for bind in unique if not any(other != bind and within(bind.dest, other.dest) for other in unique)]
 
 
 def python_folders() -> list[Path | str]:

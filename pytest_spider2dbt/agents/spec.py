@@ -136,8 +136,8 @@ def startup_problem(spec: AgentSpec, env: Mapping[str, str], sandbox: Sandbox | 
 
 
 def template_paths(spec: AgentSpec) -> tuple[Path, ...]:
-    """Folders of the existing absolute paths a `cmd:` template names (its script, its tools): an agent's sandbox
-    shows them read-only."""
+    """The existing absolute paths a `cmd:` template names (its script, its tools): an agent's sandbox shows them,
+    and only them, read-only (a script's sibling files need --spider2-sandbox-bind)."""
     if spec.kind != "cmd":
         return ()
     try:
@@ -145,4 +145,4 @@ def template_paths(spec: AgentSpec) -> tuple[Path, ...]:
     except ValueError:
         return ()
     found = [Path(word) for word in words if word.startswith("/") and "{" not in word and Path(word).exists()]
-    return tuple(dict.fromkeys(path if path.is_dir() else path.parent for path in found))
+    return tuple(dict.fromkeys(found))

@@ -78,9 +78,10 @@ def start(request: Request) -> Spider2Session:
         secrets=secrets,
     )
     mode_class = mode_for(request.check, request.results_dir)
+    shown = (python_path if agent.kind == "python" else ()) + agents.template_paths(agent)
+    refuse_secret_paths(shown, secrets)
     sandbox = choose_sandbox(request.sandbox, binds=request.sandbox_binds,
-                             hidden=secrets + temp_paths(request.basetemp),
-                             read_only=(python_path if agent.kind == "python" else ()) + agents.template_paths(agent))
+                             hidden=secrets + temp_paths(request.basetemp), read_only=shown)
     if mode_class is RunMode:
         check_agent_can_start(agent, loaded, sandbox)
     runs = mode_class.runs_agents
@@ -110,6 +111,17 @@ def import_paths(agent: agents.AgentSpec, request: Request) -> tuple[Path, ...]:
         return roots
     agents.load_callable(agent.value, roots)
     return tuple(dict.fromkeys([*roots, *filter(None, [agents.module_root(agent.value)])]))
+
+
+def refuse_secret_paths(shown: tuple[Path, ...], secrets: tuple[Path, ...]) -> None:
+    """An agent's own files may not lie inside the Spider2 tree or a results folder: its sandbox would show them."""
+    for path in shown:
+        inside = next((secret for secret in secrets if Path(os.path.realpath(path)).is_relative_to(secret)), None)
+        if inside is not None:
+            raise agents.AgentSpecError(
+                f"--spider2-agent names {path}, which lies inside {inside} (the Spider2 tree, the demo cache or a "
+                "results folder): an agent must never see that folder; keep the agent's files elsewhere"
+            )
 
 
 def check_agent_can_start(agent: agents.AgentSpec, loaded: suite.Suite, sandbox: Sandbox) -> None:
