@@ -101,6 +101,7 @@ PYTHON_AGENT = textwrap.dedent(
 )
 
 
+@pytest.mark.long
 def test_python_agent_from_the_readme_works_when_pytest_runs_from_the_venv_script(pytester, tiny_suite):
     checkout = tiny_suite(["tiny001"])
     pytester.makepyfile(my_agent=PYTHON_AGENT)

@@ -133,6 +133,7 @@ def clock_suite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.mark.long
 def test_the_gold_holds_ages_on_its_build_day(clock_suite):
     gold = clock_suite / "spider2-dbt" / "evaluation_suite" / "gold" / INSTANCE / "clock.duckdb"
     with duckdb.connect(str(gold), read_only=True) as con:
@@ -153,6 +154,7 @@ RUNS = [
 ]
 
 
+@pytest.mark.long
 @pytest.mark.parametrize(("clock", "sandbox"), RUNS)
 def test_real_dbt_matches_a_date_dependent_gold_only_under_its_clock(pytester, run, clock_suite, clock, sandbox):
     result = run(f"--spider2-root={clock_suite}", "--spider2-agent=dbt", f"--spider2-sandbox={sandbox}",

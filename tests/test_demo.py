@@ -117,6 +117,7 @@ def test_every_missing_model_is_documented_in_the_example_yaml() -> None:
             assert f"- name: {model}\n" in yaml_text, f"{instance_id}: {model} is not documented"
 
 
+@pytest.mark.long
 def test_root_has_the_spider2_layout(built_root: Path) -> None:
     instructions = read_jsonl(built_root / "spider2-dbt" / "examples" / "spider2-dbt.jsonl")
     assert [entry["instance_id"] for entry in instructions] == list(demo.DEMO_INSTANCE_IDS)
@@ -164,6 +165,7 @@ def test_default_cache_dir_follows_the_environment(tmp_path: Path, monkeypatch: 
     assert demo.default_cache_dir() == tmp_path / "home" / ".cache" / "pytest-spider2dbt"
 
 
+@pytest.mark.long
 def test_concurrent_builds_yield_one_complete_root(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     python_path = os.pathsep.join(filter(None, [str(PACKAGE_PARENT), os.environ.get("PYTHONPATH")]))
@@ -189,6 +191,7 @@ def test_concurrent_builds_yield_one_complete_root(tmp_path: Path) -> None:
     assert leftover_dbt_artifacts(root) == []
 
 
+@pytest.mark.long
 def test_failed_build_names_the_instance_shows_dbt_output_and_leaves_no_root(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

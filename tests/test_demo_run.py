@@ -7,11 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pytest
 
 from pytest_spider2dbt import demo
 from pytest_spider2dbt.match import duckdb_match
 
 DEMO_IDS = sorted(demo.DEMO_INSTANCE_IDS)
+pytestmark = pytest.mark.long
 
 
 def grading(root: Path) -> dict[str, dict[str, Any]]:

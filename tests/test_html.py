@@ -10,6 +10,8 @@ import os
 import re
 from pathlib import Path
 
+import pytest
+
 from pytest_spider2dbt.agents import claude
 from pytest_spider2dbt.categories import Category
 from pytest_spider2dbt.match.report import (
@@ -382,6 +384,7 @@ def pytest_html_data(path: Path) -> dict:
     return json.loads(html.unescape(blob))
 
 
+@pytest.mark.long
 def test_pytest_html_rows_carry_the_columns_and_the_section(pytester, run_both, tiny_suite, script_agent):
     """The extra is made where the instance ran, so under xdist it travels with the report to the controller."""
     agent = script_agent("wrong", WRONG_AGENT)

@@ -8,7 +8,10 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 IDS = [f"tiny{n:03d}" for n in range(1, 7)]
+pytestmark = pytest.mark.long
 
 
 def counting_agent(script_agent) -> str:

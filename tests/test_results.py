@@ -73,6 +73,7 @@ def pytest_spider2dbt_run_agent(context):
 
 
 @needs_official
+@pytest.mark.long
 def test_every_sequence_of_runs_leaves_a_folder_evaluate_py_scores_as_summary_json_says(
     pytester, run, tiny_suite, tmp_path, monkeypatch
 ):
@@ -252,6 +253,7 @@ def slow_agent(script_agent) -> str:
 
 
 @needs_official
+@pytest.mark.long
 def test_a_killed_worker_is_a_harness_error_and_the_totals_stay_true(pytester, tiny_suite, script_agent, tmp_path):
     checkout = tiny_suite([f"tiny{n:03d}" for n in range(1, 7)])
     pytester.makeconftest(
@@ -275,6 +277,7 @@ def test_a_killed_worker_is_a_harness_error_and_the_totals_stay_true(pytester, t
 
 
 @needs_official
+@pytest.mark.long
 def test_a_killed_controller_leaves_a_folder_that_tells_the_truth(pytester, tiny_suite, script_agent, tmp_path,
                                                                    monkeypatch):
     checkout = tiny_suite([f"tiny{n:03d}" for n in range(1, 9)])

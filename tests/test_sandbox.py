@@ -355,13 +355,15 @@ def scores(pytester: pytest.Pytester) -> dict[str, tuple[int, str]]:
 
 
 @needs_bwrap
-def test_the_demo_reference_agent_passes_every_instance_in_the_sandbox(pytester, run):
-    result = run("--spider2-demo", "--spider2-agent=reference", "--spider2-sandbox=bwrap")
-    result.assert_outcomes(passed=4)
+@pytest.mark.long
+def test_the_demo_reference_agent_passes_in_the_sandbox(pytester, run):
+    result = run("--spider2-demo", "--spider2-agent=reference", "--spider2-sandbox=bwrap", "-k", "ledger001")
+    result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["spider2-dbt isolation: bwrap"])
 
 
 @needs_bwrap
+@pytest.mark.long
 @pytest.mark.skipif(not SHARED.is_dir(), reason=f"real Spider2 data not found at {SHARED}")
 def test_dbt_on_real_playbook001_scores_the_same_in_the_sandbox(pytester, run):
     suite = pytester.path / "Spider2" / "spider2-dbt"

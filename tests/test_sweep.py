@@ -15,6 +15,7 @@ SOLVE = (
 )
 
 
+@pytest.mark.long
 def test_an_xdist_sweep_runs_agents_at_once_shows_progress_and_files_each_instance_once(pytester, tiny_suite):
     ids = [f"tiny{n:03d}" for n in range(1, 7)]
     checkout = tiny_suite(ids)
