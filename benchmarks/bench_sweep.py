@@ -27,7 +27,9 @@ def write_suite(root: Path) -> Path:
         project = suite / "examples" / instance_id
         project.mkdir(parents=True)
         (project / "dbt_project.yml").write_text("name: wait\nprofile: wait\n")
-        (project / "profiles.yml").write_text("wait:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: wait.duckdb\n")
+        (project / "profiles.yml").write_text(
+            "wait:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: wait.duckdb\n"
+        )
         gold = suite / "evaluation_suite" / "gold" / instance_id
         gold.mkdir(parents=True)
         for path in (project / "wait.duckdb", gold / "wait.duckdb"):

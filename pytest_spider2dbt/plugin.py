@@ -514,7 +514,8 @@ class PytestHtml:
 
             from .report import html
 
-            report.extras = [*getattr(report, "extras", []), extras.html(html.pytest_html_extra(record))]
+            extra = extras.html(html.pytest_html_extra(record))
+            report.extras = [*getattr(report, "extras", []), extra]  # type: ignore[attr-defined]  # pytest-html's
         return report
 
     @pytest.hookimpl(optionalhook=True)
