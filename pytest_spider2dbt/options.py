@@ -33,32 +33,22 @@ class Option:
         return "spider2_" + self.name
 
 
-def positive_seconds(text: str) -> float:
-    seconds = float(text)
-    if not seconds > 0:
-        raise ValueError("must be a positive number of seconds")
-    return seconds
+def positive(parse: Callable[[str], Any], what: str) -> Callable[[str], Any]:
+    """A converter that parses a value and accepts it only above zero; `what` names what it must be."""
+
+    def convert(text: str) -> Any:
+        value = parse(text)
+        if not value > 0:
+            raise ValueError(f"must be {what}")
+        return value
+
+    return convert
 
 
-def positive_int(text: str) -> int:
-    number = int(text)
-    if number < 1:
-        raise ValueError("must be a whole number of at least 1")
-    return number
-
-
-def positive_dollars(text: str) -> float:
-    dollars = float(text)
-    if not dollars > 0:
-        raise ValueError("must be a positive amount of US dollars")
-    return dollars
-
-
-def positive_megabytes(text: str) -> int:
-    megabytes = int(text)
-    if megabytes < 1:
-        raise ValueError("must be a whole number of megabytes, at least 1")
-    return megabytes
+positive_seconds = positive(float, "a positive number of seconds")
+positive_int = positive(int, "a whole number of at least 1")
+positive_dollars = positive(float, "a positive amount of US dollars")
+positive_megabytes = positive(int, "a whole number of megabytes, at least 1")
 
 
 def sandbox_mode(text: str) -> str:
