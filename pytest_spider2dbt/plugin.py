@@ -437,8 +437,8 @@ class Display:
     def terminal(self) -> Any:
         return self.config.pluginmanager.get_plugin("terminalreporter")
 
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        self.total = sum(map(is_instance, items))
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.total = sum(map(is_instance, session.items))
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:

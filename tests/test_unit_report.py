@@ -483,8 +483,8 @@ def test_folder_lines_of_a_folder_with_more_than_this_run():
     assert terminal.folder_lines(summary, "out", same_as_run=False) == [
         "Results folder out (2 instances, latest record of each):",
         "  score: 1/2 (50.0%)",
-        "    strict (whole rows): 0/2 (0.0%)",
-        "    passed / evaluable (gold present): 1/2 (50.0%)",
+        "  strict (whole rows): 0/2 (0.0%)",
+        "  passed / evaluable (gold present): 1/2 (50.0%)",
         "  official evaluate.py on it: 1/2 (50.0%) of the filed results",
     ]
 
@@ -573,7 +573,7 @@ def test_the_headline_is_capped():
     assert line.endswith("...")
 
 
-def test_the_failure_text_starts_with_the_headline_then_the_agent_then_the_report():
+def test_the_failure_text_starts_with_the_headline_then_the_agent_the_hints_and_the_report():
     failing = record("a001", category=Category.TABLE_MISSING, message="orders\nis missing")
     run = outcome()
     tail = LogTail(Path("/logs/agent.stderr"), ["Traceback", "boom"], 20, 0, 0)
@@ -581,8 +581,8 @@ def test_the_failure_text_starts_with_the_headline_then_the_agent_then_the_repor
     assert text.splitlines() == [
         "a001: table_missing — orders is missing",
         run.describe(),
-        "table orders: missing",
         "hint: write models/orders.sql",
+        "table orders: missing",
         "--- last 2 line(s) of /logs/agent.stderr ---",
         "Traceback",
         "boom",

@@ -35,9 +35,9 @@ def failure_text(
     parts = [headline(record, outcome)]
     if outcome is not None and record.category not in AGENT_CATEGORIES:
         parts.append(outcome.describe())
+    parts += [f"hint: {hint}" for hint in hints]
     if report_body:
         parts.append(report_body)
-    parts += [f"hint: {hint}" for hint in hints]
     parts += [tail.render() for tail in tails]
     return cap("\n".join(parts))
 

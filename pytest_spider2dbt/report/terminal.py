@@ -84,7 +84,7 @@ def folder_lines(summary: Summary, folder: str, same_as_run: bool) -> list[str]:
         return [f"  results folder {folder}: holds exactly this run; {evaluate}"]
     return [
         f"Results folder {folder} ({summary.total} instances, latest record of each):",
-        *("  " + line for line in score_lines(summary, "score")),
+        *("  " + line.strip() for line in score_lines(summary, "score")),
         f"  {evaluate}",
     ]
 
