@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import official
-from .values import MISSING, NUMBER, TEXT, Column, Signature
+from .values import MISSING, NUMBER, TEXT, Column, Signature, signature_at
 
 ABS_TOLERANCE = official.TOLERANCE
 REL_TOLERANCE = 1e-9  # math.isclose's default
@@ -95,8 +95,8 @@ def agreement(gold: Column, result: Column, ignore_order: bool | None, limit: in
     signatures = _compared_signatures(gold, result, ignore_order)
     if signatures is None:
         return Agreement(np.zeros(size, dtype=bool), size, _SORT_RAISES)
-    gold_part, result_part = (tuple(part[:size] for part in signature) for signature in signatures)
-    return Agreement(agree(gold_part, result_part), size)  # type: ignore[arg-type]
+    gold_part, result_part = (signature_at(signature, slice(size)) for signature in signatures)
+    return Agreement(agree(gold_part, result_part), size)
 
 
 _SORT_RAISES = "the official sort raises on these values (str() of a value fails), so no position is compared"

@@ -9,11 +9,15 @@ sorted on its own).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pytest_spider2dbt.categories import Category
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 SAMPLE_SIZE = 5
 """Differing values kept per failing column."""
@@ -79,11 +83,12 @@ class ColumnReport:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ColumnReport:
-        values = _known_fields(cls, data)
-        values["samples"] = [Sample(**sample) for sample in data.get("samples", [])]
-        reason = data.get("candidate_reason")
-        values["candidate_reason"] = None if reason is None else CandidateReason(reason)
-        return cls(**values)
+        return _rebuilt(
+            cls,
+            data,
+            samples=lambda samples: [Sample(**sample) for sample in samples],
+            candidate_reason=lambda reason: None if reason is None else CandidateReason(reason),
+        )
 
 
 @dataclass
@@ -112,10 +117,9 @@ class TableReport:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TableReport:
-        values = _known_fields(cls, data)
-        values["status"] = TableStatus(data["status"])
-        values["columns"] = [ColumnReport.from_dict(column) for column in data.get("columns", [])]
-        return cls(**values)
+        return _rebuilt(
+            cls, data, status=TableStatus, columns=lambda columns: [ColumnReport.from_dict(c) for c in columns]
+        )
 
 
 @dataclass
@@ -149,15 +153,20 @@ class MatchReport:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MatchReport:
-        values = _known_fields(cls, data)
-        values["category"] = Category(data["category"])
-        values["tables"] = [TableReport.from_dict(table) for table in data.get("tables", [])]
-        return cls(**values)
+        return _rebuilt(cls, data, category=Category, tables=lambda tables: [TableReport.from_dict(t) for t in tables])
 
 
-def _known_fields(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+_Report = TypeVar("_Report", bound="DataclassInstance")
+
+
+def _rebuilt(cls: type[_Report], data: dict[str, Any], **converters: Callable[[Any], Any]) -> _Report:
+    """An instance of `cls` from the fields `data` holds (others ignored), some converted from their JSON form."""
     names = {item.name for item in fields(cls)}
-    return {name: value for name, value in data.items() if name in names}
+    values = {name: value for name, value in data.items() if name in names}
+    for name, convert in converters.items():
+        if name in values:
+            values[name] = convert(values[name])
+    return cls(**values)
 
 
 def _plain(value: Any) -> Any:

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from .compare import agree
-from .values import EXOTIC, NUMBER, Column, Signature
+from .values import EXOTIC, NUMBER, Column, Signature, signature_at
 
 STRICT_MATCHING_LIMIT = 300
 
@@ -35,16 +35,11 @@ def rows_match(gold_columns: list[Column], result_columns: list[Column]) -> bool
     gold_rest, result_rest = _rows_without_exact_partner(_row_keys(gold), _row_keys(result))
     if not gold_rest.size:
         return True
-    gold = [_rows(signature, gold_rest) for signature in gold]
-    result = [_rows(signature, result_rest) for signature in result]
+    gold = [signature_at(signature, gold_rest) for signature in gold]
+    result = [signature_at(signature, result_rest) for signature in result]
     if gold_rest.size <= STRICT_MATCHING_LIMIT:
         return _perfect_pairing_exists(gold, result)
     return all(agree(a, b).all() for a, b in zip(_lexicographic(gold), _lexicographic(result), strict=True))
-
-
-def _rows(signature: Signature, rows: np.ndarray) -> Signature:
-    kinds, numbers, idents = signature
-    return kinds[rows], numbers[rows], idents[rows]
 
 
 def _signatures(columns: list[Column], reprs: dict[str, int]) -> list[Signature]:
@@ -130,10 +125,7 @@ def _perfect_pairing_exists(gold: list[Signature], result: list[Signature]) -> b
     size = len(gold[0][0])
     agrees = np.ones((size, size), dtype=bool)
     for gold_signature, result_signature in zip(gold, result, strict=True):
-        agrees &= agree(
-            tuple(part[:, None] for part in gold_signature),  # type: ignore[arg-type]
-            tuple(part[None, :] for part in result_signature),  # type: ignore[arg-type]
-        )
+        agrees &= agree(signature_at(gold_signature, (slice(None), None)), signature_at(result_signature, None))
     candidates = [np.flatnonzero(row).tolist() for row in agrees]
     partner_of_result: dict[int, int] = {}
 
@@ -155,4 +147,4 @@ def _lexicographic(signatures: list[Signature]) -> list[Signature]:
     priority = [kinds for kinds, _, _ in signatures] + [idents for _, _, idents in signatures]
     priority += [numbers for _, numbers, _ in signatures]
     order = np.lexsort(priority[::-1])
-    return [_rows(signature, order) for signature in signatures]
+    return [signature_at(signature, order) for signature in signatures]

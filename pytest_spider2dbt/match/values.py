@@ -43,6 +43,12 @@ Signature = tuple[np.ndarray, np.ndarray, np.ndarray]
 """Kinds, numbers and identities of a column (or of a column's values in some order)."""
 
 
+def signature_at(signature: Signature, index: Any) -> Signature:
+    """The same numpy index (positions, a slice, a new axis) applied to all three arrays."""
+    kinds, numbers, idents = signature
+    return kinds[index], numbers[index], idents[index]
+
+
 class Ids:
     """Identities shared by the columns of one table, so that equal values get equal identities."""
 
