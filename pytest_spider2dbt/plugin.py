@@ -156,6 +156,7 @@ def request_of(config: pytest.Config) -> Request:
         xfail_file=resolve_path(setting(config, "xfail"), base),
         basetemp=config.option.basetemp,
         command_line=tuple(config.invocation_params.args),
+        recover=not hasattr(config, "workerinput"),
     )
 
 

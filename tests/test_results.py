@@ -324,3 +324,22 @@ def test_judging_reports_a_result_that_changed_since_it_was_filed(pytester, run,
     result.stdout.fnmatch_lines(["  WARNING: tiny002/tiny.duckdb changed since it was filed: its sha256 is *"])
     judged = json.loads((pytester.path / "submission" / "judge-summary.json").read_text())["instances"]
     assert [bool(r["tampered"]) for r in judged] == [False, True]
+
+
+def test_a_new_run_reconciles_a_folder_left_between_its_two_renames(pytester, run, tiny_suite):
+    checkout = tiny_suite(["tiny001", "tiny002", "tiny003"])
+    run(f"--spider2-root={checkout}", "--spider2-agent=gold").assert_outcomes(passed=3)
+    out = pytester.path / "spider2-results"
+    summary = read_summary(out)
+    summary["instances"] = [r for r in summary["instances"] if r["instance_id"] != "tiny002"]  # listed, unknown
+    summary["instances"][0]["result_file"] = "tiny001/tiny.duckdb"
+    (out / "summary.json").write_text(json.dumps(summary))
+    metadata = [e for e in read_metadata(out) if e["instance_id"] != "tiny003"]  # recorded as filed, not listed
+    (out / "results_metadata.jsonl").write_text("".join(json.dumps(e) + "\n" for e in metadata))
+
+    run(f"--spider2-root={checkout}", "--collect-only")
+    records = {r["instance_id"]: r for r in read_summary(out)["instances"]}
+    assert records["tiny002"]["agent"] == "recovered" and records["tiny002"]["score"] == 1
+    assert records["tiny002"]["message"].startswith("judged again from the filed result after an interrupted run")
+    assert records["tiny003"]["result_file"] is None
+    assert folder_score(out) == (2, 2)

@@ -11,6 +11,7 @@ import errno
 import fcntl
 import hashlib
 import os
+import signal
 import stat
 import time
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from ..safefiles import DIRECTORY_FLAGS, open_regular, write_atomically
 
 LOCK = ".lock"
 LOCK_TIMEOUT_SECONDS = 120.0
+TERMINATING = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
 
 
 class FolderError(Exception):
@@ -53,11 +55,16 @@ class ResultsFolder:
 
     @contextmanager
     def locked(self) -> Iterator[None]:
-        """Hold the folder's exclusive lock (processes file results concurrently); give up after a while."""
+        """Hold the folder's exclusive lock (processes file results concurrently); give up after a while.
+
+        While it is held, SIGTERM, SIGINT and SIGHUP wait: what is written under the lock (a result moved into
+        place, its metadata line, summary.json) is written whole or not at all, whatever ends the process but
+        SIGKILL (a new run reconciles what SIGKILL leaves behind)."""
         fd = open_lock_file(self.fd)
         try:
             wait_for_lock(fd, self.path / LOCK)
-            yield
+            with termination_deferred():
+                yield
         finally:
             os.close(fd)
 
@@ -142,6 +149,16 @@ def remove_entry(parent: int, name: str) -> None:
     finally:
         os.close(fd)
     os.rmdir(name, dir_fd=parent)
+
+
+@contextmanager
+def termination_deferred() -> Iterator[None]:
+    """Block the signals that end a process for the duration; those that arrived meanwhile act when it ends."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, TERMINATING)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def open_lock_file(folder: int) -> int:

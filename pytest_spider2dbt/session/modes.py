@@ -61,6 +61,9 @@ class Mode:
     def open_folders(self) -> None:
         self.session.open_folders()
 
+    def recover(self) -> None:
+        """Make the results folders whole again after a run that was killed while it filed (see RunMode)."""
+
     def header_lines(self) -> list[str]:
         """What the session header says about this run."""
         session = self.session
@@ -127,6 +130,32 @@ class RunMode(Mode):
         except (collect.FolderError, OSError) as error:
             return Collected(refused=f"{found}: {error}")
         return Collected(path=staged.path, staged=staged)
+
+    def recover(self) -> None:
+        """SIGKILL between the two renames of filing leaves a result listed in results_metadata.jsonl that
+        summary.json does not know of (or the other way round). The listed result is judged again and recorded as
+        recovered; a record that claims a result the metadata does not list loses its claim."""
+        session = self.session
+        for round_number, folder in session.folders.items():
+            with folder.locked():
+                listed = collect.read_metadata(folder)
+                records = store.read_records(folder)
+                recovered = [self.recovered(i, folder, round_number) for i in listed
+                             if i in session.suite.by_id() and not claims(records.get(i), i, listed[i])]
+                unlisted = [r for r in records.values() if r.result_file and r.instance_id not in listed]
+                for record in unlisted:
+                    record.result_file = record.result_sha256 = None
+                if recovered or unlisted:
+                    records.update({record.instance_id: record for record in recovered})
+                    store.write_summary(folder, session.document(list(records.values())))
+
+    def recovered(self, instance_id: str, folder: ResultsFolder, round_number: int) -> Record:
+        session = self.session
+        collected = Collected(path=collect.filed_result(folder, instance_id), reused=True)
+        record = session.judged(session.instance(instance_id), collected, None, round_number, None).record
+        record.agent = "recovered"
+        record.message = f"judged again from the filed result after an interrupted run: {record.message}"
+        return record
 
     def what_runs(self) -> list[str]:
         settings = self.session.settings
@@ -250,6 +279,11 @@ class PreflightMode(Mode):
 
         records = self.session.records.values()
         return preflight.table({r.instance_id: preflight.Hygiene(**r.hygiene) for r in records if r.hygiene})
+
+
+def claims(record: Record | None, instance_id: str, entry: dict[str, Any]) -> bool:
+    """The record says it filed the result that results_metadata.jsonl lists."""
+    return record is not None and record.result_file == f"{instance_id}/{entry.get('answer_or_path')}"
 
 
 def recorded_hashes(folder: Path) -> dict[str, str]:

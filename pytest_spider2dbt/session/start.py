@@ -49,6 +49,7 @@ class Request:
     xfail_file: Path | None = None
     basetemp: str | None = None
     command_line: tuple[str, ...] = ()
+    recover: bool = True
 
 
 def start(request: Request) -> Spider2Session:
@@ -101,6 +102,8 @@ def start(request: Request) -> Spider2Session:
         baseline=read_baseline(request.baseline) if request.baseline is not None else None,
     )
     state.mode.open_folders()
+    if request.recover:
+        state.mode.recover()
     return state
 
 
