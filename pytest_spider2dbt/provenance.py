@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import platform
 import subprocess
@@ -12,6 +13,7 @@ from typing import Any
 DISTRIBUTIONS = ("pytest-spider2dbt", "pandas", "numpy", "duckdb", "dbt-core", "dbt-duckdb", "pytest")
 
 
+@functools.cache
 def version_of(distribution: str) -> str:
     try:
         return metadata.version(distribution)
