@@ -30,7 +30,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, Phase, example, given, seed, settings
+from hypothesis import HealthCheck, Phase, example, given, reject, seed, settings
 from hypothesis import strategies as st
 from test_match_differential_values import POOL_VALUES, TYPES, conversions, has_variant
 from test_match_support import SPIDER2_DUCKDB, needs_official, official_code, official_score, scratch
@@ -257,7 +257,10 @@ def check_case(case: Case, directory: Path) -> MatchReport:
     """Our verdict and match.official's, each against the real official score."""
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir()
-    result, gold = write_case(case, directory)
+    try:
+        result, gold = write_case(case, directory)
+    except duckdb.ConversionException:
+        reject()  # this DuckDB cannot build the case (duckdb 1.x raises in some TRY_CASTs of timestamps)
     config = (case.tabs, case.cols, case.orders)
     expected = official_score(result, gold, *config)
     report = duckdb_match(result, gold, *config)
