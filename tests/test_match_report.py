@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from test_match_support import Build, build, judged, scratch, table
 
 from pytest_spider2dbt.categories import Category
@@ -12,6 +13,7 @@ from pytest_spider2dbt.match.render import MAX_HEADLINE_LENGTH, render
 from pytest_spider2dbt.match.report import MAX_FAILING_COLUMNS_SHOWN, SAMPLE_SIZE, Sample
 
 __all__ = ["build", "scratch"]
+pytestmark = pytest.mark.parity  # the verdict depends on the pandas and DuckDB versions
 
 
 def round_trip(report: MatchReport) -> MatchReport:

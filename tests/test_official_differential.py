@@ -50,7 +50,7 @@ CASE_SETTINGS = settings(
     database=None,
     suppress_health_check=list(HealthCheck),
 )
-pytestmark = [needs_official, pytest.mark.filterwarnings("error::RuntimeWarning")]
+pytestmark = [pytest.mark.parity, needs_official, pytest.mark.filterwarnings("error::RuntimeWarning")]
 
 
 @dataclass
