@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -301,13 +303,14 @@ CLASS_D = Case(
 
 
 @pytest.fixture(scope="module")
-def case_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def case_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Where the cases' files are written: in memory when the machine has /dev/shm, removed afterwards."""
     shared_memory = Path("/dev/shm")
     if shared_memory.is_dir() and os.access(shared_memory, os.W_OK):
-        directory = shared_memory / f"spider2-differential-{os.getpid()}"
-        directory.mkdir(exist_ok=True)
-        return directory
-    return tmp_path_factory.mktemp("differential")
+        with tempfile.TemporaryDirectory(dir=shared_memory, prefix="spider2-differential-") as directory:
+            yield Path(directory)
+    else:
+        yield tmp_path_factory.mktemp("differential")
 
 
 @pytest.mark.parametrize("shard", range(SHARDS))
