@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 DUCKDB = Path(__file__).resolve().parents[2] / "shared" / "spider2-data" / "duckdb"
-pytestmark = pytest.mark.skipif(not DUCKDB.is_dir(), reason=f"real Spider2 data not found at {DUCKDB}")
+pytestmark = [pytest.mark.skipif(not DUCKDB.is_dir(), reason=f"real Spider2 data not found at {DUCKDB}"),
+              pytest.mark.parity]
 
 CHECKS = {
     "mrr001": ("mrr", ["mrr"], [list(range(12))]),

@@ -94,9 +94,6 @@ def hint(report: MatchReport) -> str:
     return HINTS.get(report.category, "")
 
 
-_hint = hint  # the name report/html.py calls; remove once it calls hint()
-
-
 def _table_lines(table: TableReport, palette: _Palette, headline_message: str) -> list[str]:
     """The table's lines; its message is left out when the headline already says it."""
     status = palette.good(str(table.status)) if table.passed else palette.bad(str(table.status))

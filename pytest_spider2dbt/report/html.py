@@ -447,7 +447,7 @@ def text_renderer() -> Any:
 
 def hint(report: MatchReport | None) -> str:
     """What the text report suggests doing next."""
-    return text_renderer()._hint(report) if report is not None else ""
+    return text_renderer().hint(report) if report is not None else ""
 
 
 @dataclass(frozen=True)
