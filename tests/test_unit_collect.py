@@ -9,6 +9,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -657,3 +658,10 @@ def test_read_submission_of_a_symlinked_folder_is_an_error(tmp_path: Path):
     os.symlink(real, tmp_path / "sub")
     with pytest.raises(SubmissionError):
         read_submission(tmp_path / "sub")
+
+
+def test_processes_making_the_same_subfolder_at_once_all_get_it(tmp_path: Path):
+    folders = [ResultsFolder(tmp_path / "out") for _ in range(8)]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda folder: folder.fresh_subfolder(("logs", f"i{id(folder)}")), folders))
+    assert len(list((tmp_path / "out" / "logs").iterdir())) == 8

@@ -120,17 +120,23 @@ class ResultsFolder:
 
 
 def open_child_folder(parent: int, name: str, *, create: bool) -> int | None:
-    try:
-        return os.open(name, DIRECTORY_FLAGS, dir_fd=parent)
-    except FileNotFoundError:
-        if not create:
-            return None
-    except OSError as error:
-        if error.errno not in (errno.ELOOP, errno.ENOTDIR) or not create:
-            return None
-        remove_entry(parent, name)
-    os.mkdir(name, 0o755, dir_fd=parent)
-    return os.open(name, DIRECTORY_FLAGS, dir_fd=parent)
+    """The child folder opened without following a link; with `create`, made (or a link or file in its place
+    replaced by it) first. Several processes may make the same folder at once (xdist workers)."""
+    for _ in range(3):
+        try:
+            return os.open(name, DIRECTORY_FLAGS, dir_fd=parent)
+        except FileNotFoundError:
+            if not create:
+                return None
+        except OSError as error:
+            if error.errno not in (errno.ELOOP, errno.ENOTDIR) or not create:
+                return None
+            remove_entry(parent, name)
+        try:
+            os.mkdir(name, 0o755, dir_fd=parent)
+        except FileExistsError:
+            continue  # another process made it meanwhile
+    raise FolderError(f"the folder {name} of the results folder keeps being replaced; end the process doing it")
 
 
 def remove_entry(parent: int, name: str) -> None:
