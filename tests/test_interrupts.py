@@ -23,7 +23,7 @@ def counting_agent(script_agent) -> str:
         "open(os.path.join(os.environ['RUNS_DIR'], os.environ['SPIDER2_INSTANCE_ID'] + '-' + str(time.time())), 'w')\n"
         "with duckdb.connect(os.environ['SPIDER2_DB_PATH']) as con:\n"
         "    con.execute('CREATE TABLE orders AS SELECT id, amount * 2 AS amount, day FROM raw_orders')\n"
-        "time.sleep(1)\n",
+        "time.sleep(0.3)\n",
     )
 
 
