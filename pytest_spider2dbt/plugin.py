@@ -19,6 +19,7 @@ import pytest
 from . import agents, hookspecs, instances, suite, workspace
 from .agents import AgentContext, AgentOutcome
 from .categories import Category
+from .collect import FolderError
 from .options import OPTIONS, Option, OptionError, resolve, resolve_path
 from .report import terminal
 from .report.records import Record
@@ -371,7 +372,7 @@ def pytest_runtest_makereport(
         record = finished_record(state, item, report, call)
         try:
             state.mode.file(record, item.stash.get(COLLECTED_KEY, Collected()))
-        except OSError as error:
+        except (OSError, FolderError) as error:
             record.category = Category.HARNESS_ERROR
             record.message = f"the results folder could not be written: {error}"
         item.user_properties.extend(record.junit_properties())

@@ -66,7 +66,6 @@ class Mount:
         return len(self.dest.parts), self.layer
 
 
-
 def parse_bind(text: str) -> Bind:
     """`SRC[:DEST][:ro]` of --spider2-sandbox-bind; SRC must exist, DEST defaults to SRC."""
     parts = text.split(":")
