@@ -13,19 +13,18 @@ built by running real dbt on a copy of each example with its solution added.
 """
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 from .collect import profile_target
+from .collect.folder import locked_folder
 from .dbt import QUIET_DBT, dbt_command, dbt_executable
 from .duckdb_files import checkpoint, sql_string
 from .provenance import version_of
@@ -33,6 +32,8 @@ from .suite import read_jsonl
 
 DEMO_SUITE = Path(__file__).parent / "demo_suite"
 DBT_TIMEOUT_SECONDS = 600
+# Another process may be building the same root: wait for it as long as its dbt builds may take.
+BUILD_LOCK_SECONDS = 4 * DBT_TIMEOUT_SECONDS
 OUTPUT_TAIL_LINES = 40
 VERSIONED_DISTRIBUTIONS = ("dbt-core", "dbt-duckdb", "duckdb")
 
@@ -114,7 +115,7 @@ def demo_root(cache_dir: Path | None = None, announce: Callable[[str], None] = l
     if root.is_dir():
         return root
     cache_dir.mkdir(parents=True, exist_ok=True)
-    with _exclusive_lock(cache_dir / f"{root.name}.lock"):
+    with locked_folder(cache_dir, f"{root.name}.lock", timeout=BUILD_LOCK_SECONDS):
         if not root.is_dir():
             announce(f"spider2-dbt: building the embedded demo suite with dbt into {root} (first use only; "
                      "about half a minute)")
@@ -127,16 +128,6 @@ def demo_root(cache_dir: Path | None = None, announce: Callable[[str], None] = l
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
     return root
-
-
-@contextmanager
-def _exclusive_lock(lock_path: Path) -> Iterator[None]:
-    with open(lock_path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _staging_prefix(key: str) -> str:

@@ -60,13 +60,8 @@ class ResultsFolder:
         While it is held, SIGTERM, SIGINT and SIGHUP wait: what is written under the lock (a result moved into
         place, its metadata line, summary.json) is written whole or not at all, whatever ends the process but
         SIGKILL (a new run reconciles what SIGKILL leaves behind)."""
-        fd = open_lock_file(self.fd)
-        try:
-            wait_for_lock(fd, self.path / LOCK)
-            with termination_deferred():
-                yield
-        finally:
-            os.close(fd)
+        with holding_lock(self.fd, LOCK, self.path), termination_deferred():
+            yield
 
     def read_text(self, name: str, subfolder: tuple[str, ...] = ()) -> str | None:
         """A regular file's text, or None when it is absent or anything but a regular file."""
@@ -167,11 +162,33 @@ def termination_deferred() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def open_lock_file(folder: int) -> int:
+@contextmanager
+def holding_lock(folder: int, name: str, where: Path, timeout: float | None = None) -> Iterator[None]:
+    """Hold the exclusive lock of the file `name` in an open folder; give up after `timeout` seconds."""
+    fd = open_lock_file(folder, name)
+    try:
+        wait_for_lock(fd, where / name, timeout)
+        yield
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def locked_folder(path: Path, name: str, timeout: float | None = None) -> Iterator[None]:
+    """holding_lock for a folder given by its path (opened without following a symlink in its place)."""
+    folder = os.open(path, DIRECTORY_FLAGS)
+    try:
+        with holding_lock(folder, name, path, timeout):
+            yield
+    finally:
+        os.close(folder)
+
+
+def open_lock_file(folder: int, name: str = LOCK) -> int:
     """The lock file, opened without truncating it; anything but a regular file in its place is replaced."""
     for _ in range(2):
         try:
-            fd = os.open(LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600,
+            fd = os.open(name, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600,
                          dir_fd=folder)
         except OSError as error:
             if error.errno != errno.ELOOP:
@@ -180,8 +197,8 @@ def open_lock_file(folder: int) -> int:
             if stat.S_ISREG(os.fstat(fd).st_mode):
                 return fd
             os.close(fd)
-        remove_entry(folder, LOCK)
-    raise FolderError(f"the lock file {LOCK} of the results folder keeps being replaced; end the process doing it")
+        remove_entry(folder, name)
+    raise FolderError(f"the lock file {name} keeps being replaced; end the process doing it")
 
 
 def wait_for_lock(fd: int, where: Path, timeout: float | None = None) -> None:
