@@ -7,6 +7,9 @@ import hashlib
 import json
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -665,3 +668,20 @@ def test_processes_making_the_same_subfolder_at_once_all_get_it(tmp_path: Path):
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda folder: folder.fresh_subfolder(("logs", f"i{id(folder)}")), folders))
     assert len(list((tmp_path / "out" / "logs").iterdir())) == 8
+
+
+def test_a_sigterm_while_filing_waits_for_the_filing_even_with_other_threads_running(tmp_path: Path):
+    """An xdist worker has an execnet thread besides the main one: the signal must not end the process there."""
+    script = tmp_path / "filing.py"
+    script.write_text(
+        "import os, signal, threading, time\n"
+        "from pytest_spider2dbt.collect.folder import termination_deferred\n"
+        "threading.Thread(target=time.sleep, args=(5,), daemon=True).start()\n"
+        "with termination_deferred():\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    time.sleep(0.3)\n"
+        "    print('filed', flush=True)\n"
+        "print('after', flush=True)\n"
+    )
+    completed = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=30)
+    assert (completed.returncode, completed.stdout) == (-signal.SIGTERM, "filed\n")

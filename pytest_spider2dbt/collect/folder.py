@@ -13,6 +13,7 @@ import hashlib
 import os
 import signal
 import stat
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -154,7 +155,26 @@ def remove_entry(parent: int, name: str) -> None:
 
 @contextmanager
 def termination_deferred() -> Iterator[None]:
-    """Block the signals that end a process for the duration; those that arrived meanwhile act when it ends."""
+    """Hold back the signals that end a process for the duration; those that arrived meanwhile act when it ends."""
+    if threading.current_thread() is not threading.main_thread():
+        with signals_blocked():
+            yield
+        return
+    # A signal mask is per thread: an xdist worker's execnet thread would take a SIGTERM the main thread blocks
+    # and die mid-filing. Handlers always run in the main thread, so catching the signals there holds for all.
+    arrived: list[int] = []
+    previous = {sig: signal.signal(sig, lambda number, frame: arrived.append(number)) for sig in TERMINATING}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+        for number in dict.fromkeys(arrived):
+            signal.raise_signal(number)
+
+
+@contextmanager
+def signals_blocked() -> Iterator[None]:
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, TERMINATING)
     try:
         yield
