@@ -6,7 +6,6 @@ import os
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
-from itertools import zip_longest
 from pathlib import Path
 
 import duckdb
@@ -99,14 +98,10 @@ def tree_digest(root: Path) -> str:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Long tests (real dbt, child pytest runs) go first, those of the embedded demo in turn with the others:
-    xdist hands out the first items in turn, so both workers start on long work, one of them builds the demo
-    while the other does not wait for it, and neither is left with a long test at the end."""
-    long = [item for item in items if item.get_closest_marker("long")]
-    demo = [item for item in long if "demo" in item.nodeid]
-    other = [item for item in long if "demo" not in item.nodeid]
-    alternating = [item for pair in zip_longest(demo, other) for item in pair if item is not None]
-    items[:] = alternating + [item for item in items if not item.get_closest_marker("long")]
+    """Long tests (real dbt, child pytest runs) go first. Under `--dist worksteal` (addopts) each worker starts on
+    its own half of the list, so one worker begins with the long tests and builds the embedded demo once; the
+    other, done with its short half, takes over long tests the first has not reached, and both end together."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
 
 
 @pytest.fixture(scope="session", autouse=True)
