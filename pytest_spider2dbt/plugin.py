@@ -514,20 +514,20 @@ class PytestHtml:
         if record is not None:
             from pytest_html import extras
 
-            from .report import html
+            from .report import html_section
 
-            extra = extras.html(html.pytest_html_extra(record))
+            extra = extras.html(html_section.pytest_html_extra(record))
             report.extras = [*getattr(report, "extras", []), extra]  # type: ignore[attr-defined]  # pytest-html's
         return report
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_table_header(self, cells: list[str]) -> None:
-        from .report import html
+        from .report import html_section
 
-        cells[2:2] = html.pytest_html_header_cells()
+        cells[2:2] = html_section.pytest_html_header_cells()
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
-        from .report import html
+        from .report import html_section
 
-        cells[2:2] = html.pytest_html_row_cells(getattr(report, RECORD_ATTRIBUTE, None))
+        cells[2:2] = html_section.pytest_html_row_cells(getattr(report, RECORD_ATTRIBUTE, None))

@@ -23,6 +23,7 @@ from pytest_spider2dbt.match.report import (
     TableStatus,
 )
 from pytest_spider2dbt.report import html as report_html
+from pytest_spider2dbt.report import html_section as report_html_section
 from pytest_spider2dbt.report import store
 from pytest_spider2dbt.report.records import Record
 
@@ -334,18 +335,18 @@ def test_a_failing_instance_shows_its_conversation_collapsed_and_escaped(tmp_pat
 
 
 def test_pytest_html_columns_and_cells_line_up_and_are_escaped():
-    headers = report_html.pytest_html_header_cells()
-    cells = report_html.pytest_html_row_cells(record("a001", cost_usd=0.5).to_dict())
-    assert len(headers) == len(cells) == len(report_html.pytest_html_row_cells(None)) == 4
+    headers = report_html_section.pytest_html_header_cells()
+    cells = report_html_section.pytest_html_row_cells(record("a001", cost_usd=0.5).to_dict())
+    assert len(headers) == len(cells) == len(report_html_section.pytest_html_row_cells(None)) == 4
     assert cells == ['<td class="col-spider2category">passed</td>', '<td class="col-spider2score">1</td>',
                      '<td class="col-spider2seconds">12.5</td>', '<td class="col-spider2cost">$0.5000</td>']
     hostile = record("a001", agent=HOSTILE).to_dict() | {"category": "passed"}
-    assert "<script" not in "".join(report_html.pytest_html_row_cells(hostile))
+    assert "<script" not in "".join(report_html_section.pytest_html_row_cells(hostile))
 
 
 def test_the_pytest_html_extra_is_the_section_with_absolute_links_and_its_styles(tmp_path):
     log_dir = write_logs(tmp_path / "logs" / "a001", agent_stdout="out\n")
-    extra = report_html.pytest_html_extra(failing("a001", log_dir=log_dir).to_dict())
+    extra = report_html_section.pytest_html_extra(failing("a001", log_dir=log_dir).to_dict())
     assert extra.startswith("<style>") and '<section class="s2 instance"' in extra
     assert f'href="{log_dir.as_uri()}/"' in extra and 'href="file:///results/a001/tiny.duckdb"' in extra
 
@@ -405,7 +406,7 @@ def test_pytest_html_rows_carry_the_columns_and_the_section(pytester, run_both, 
 
 def test_without_html_no_extra_is_made(pytester, run, tiny_suite, script_agent, monkeypatch):
     made = []
-    monkeypatch.setattr(report_html, "pytest_html_extra", lambda data: made.append(data) or "")
+    monkeypatch.setattr(report_html_section, "pytest_html_extra", lambda data: made.append(data) or "")
     run(f"--spider2-root={tiny_suite(['tiny001'])}", "--spider2-agent=gold", "--spider2-sandbox=none")
     assert made == []
 
