@@ -11,6 +11,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Generator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -396,6 +397,11 @@ def finished_record(state: Spider2Session, item: pytest.Item, report: pytest.Tes
     return record
 
 
+def short_name(nodeid: str) -> str:
+    """`lemonade001` (or `lemonade001-round-2`) of an instance's node id."""
+    return nodeid.split("[", 1)[1].rstrip("]")
+
+
 def item_ids(item: pytest.Item) -> tuple[str, int]:
     params = item.callspec.params  # type: ignore[attr-defined]
     return params["spider2_instance_id"], params.get("spider2_round", 1)
@@ -426,12 +432,14 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 class Display:
-    """The controller's view of the sweep: which instances run, progress lines, the end summary."""
+    """The controller's view of the sweep: which instances run, progress lines, the end summary. On a terminal
+    (without -v) a live status line stands below the progress lines; pytest's own dots for instances are written
+    over by it."""
 
     def __init__(self, state: Spider2Session, config: pytest.Config) -> None:
         self.state = state
         self.config = config
-        self.running: dict[str, float] = {}
+        self.running: dict[str, tuple[float, datetime]] = {}
         self.durations: list[float] = []
         self.concurrency = 1
         self.total = 0
@@ -446,11 +454,14 @@ class Display:
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         self.total = sum(nodeid.startswith(NODE_ID + "::") for nodeid in ids)
 
+    @pytest.hookimpl(trylast=True)
     def pytest_runtest_logstart(self, nodeid: str) -> None:
         if nodeid.startswith(NODE_ID + "::"):
-            self.running[nodeid] = time.monotonic()
+            self.running[nodeid] = (time.monotonic(), datetime.now())
             self.concurrency = max(self.concurrency, len(self.running))
+            self.show_status()
 
+    @pytest.hookimpl(trylast=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if not report.nodeid.startswith(NODE_ID + "::"):
             return
@@ -463,12 +474,12 @@ class Display:
         self.state.records[report.nodeid] = record
         started = self.running.pop(report.nodeid, None)
         if started is not None:
-            self.durations.append(time.monotonic() - started)
+            self.durations.append(time.monotonic() - started[0])
         self.show_progress(record)
 
     def crashed(self, report: pytest.TestReport) -> Record:
         """An xdist worker died while running the instance: a harness error, filed by the controller."""
-        name = report.nodeid.split("[", 1)[1].rstrip("]")
+        name = short_name(report.nodeid)
         instance_id, _, round_part = name.partition("-round-")
         instance = self.state.instance(instance_id)
         record = self.state.new_record(instance, int(round_part or 1), Category.HARNESS_ERROR, outcome="failed",
@@ -480,13 +491,35 @@ class Display:
         terminal_reporter = self.terminal()
         if terminal_reporter is None or self.total <= 1:
             return
-        now = time.monotonic()
-        running = {nodeid.split("[", 1)[1].rstrip("]"): now - start for nodeid, start in self.running.items()}
-        done = len(self.state.records)
-        estimate = terminal.eta(self.durations, self.total - done, self.concurrency)
+        running = {short_name(nodeid): time.monotonic() - start for nodeid, (start, _) in self.running.items()}
+        line = terminal.progress_line(record, len(self.state.records), self.total, running, self.estimate())
+        if self.live(terminal_reporter):
+            terminal_reporter.rewrite(line, erase=True)
+            terminal_reporter.write("\n")
+            self.show_status()
+            return
         if getattr(terminal_reporter, "_width_of_current_line", 0):
             terminal_reporter.write("\n")  # pytest's progress dots share the line otherwise
-        terminal_reporter.write_line(terminal.progress_line(record, done, self.total, running, estimate))
+        terminal_reporter.write_line(line)
+
+    def show_status(self) -> None:
+        """The live status line, until the last instance has finished."""
+        terminal_reporter = self.terminal()
+        done = len(self.state.records)
+        if not self.live(terminal_reporter) or done >= self.total:
+            return
+        estimate = self.estimate()
+        finish_at = None if estimate is None else datetime.now() + timedelta(seconds=estimate)
+        started = {short_name(nodeid): at for nodeid, (_, at) in self.running.items()}
+        line = terminal.status_line(done, self.total, started, finish_at)
+        terminal_reporter.rewrite(line[:max(0, terminal_reporter._tw.fullwidth - 1)], erase=True)
+
+    def live(self, terminal_reporter: Any) -> bool:
+        return (terminal_reporter is not None and terminal_reporter.isatty and self.total > 1
+                and self.config.get_verbosity() <= 0)
+
+    def estimate(self) -> float | None:
+        return terminal.eta(self.durations, self.total - len(self.state.records), self.concurrency)
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         return self.state.mode.header_lines()

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import pty
+import re
 import stat
+import struct
+import subprocess
 import sys
+import termios
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -42,6 +50,56 @@ def test_progress_lines_say_what_finished_and_the_eta(pytester, run, tiny_suite,
     result.stdout.fnmatch_lines(
         ["[[]1/3[]] tiny001 passed · ETA *", "[[]2/3[]] tiny002 passed · ETA *", "[[]3/3[]] tiny003 passed"]
     )
+    assert "done · running" not in result.stdout.str()  # the live status line is for terminals only
+
+
+def run_on_a_terminal(args: list[str], cwd: Path) -> str:
+    """Run a child pytest whose output is a pseudo-terminal 120 columns wide; return what it wrote."""
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
+    child = subprocess.Popen([sys.executable, "-m", "pytest", *args], stdin=terminal, stdout=terminal,
+                             stderr=terminal, cwd=cwd)
+    os.close(terminal)
+    written = b""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        written += chunk
+    child.wait(timeout=60)
+    os.close(controller)
+    return written.decode("utf-8", "replace")
+
+
+def screen_lines(written: str) -> list[str]:
+    """The lines a terminal shows at the end: a carriage return goes back to the start of the line."""
+    shown = []
+    for line in re.sub(r"\x1b\[[0-9;]*m", "", written).replace("\r\n", "\n").split("\n"):
+        screen = ""
+        for part in line.split("\r"):
+            screen = part + screen[len(part):]
+        shown.append(screen.rstrip())
+    return shown
+
+
+@pytest.mark.long
+@pytest.mark.parametrize("workers", [["-p", "no:xdist"], ["-n", "2"]], ids=["serial", "xdist"])
+def test_on_a_terminal_a_live_status_line_names_what_runs_and_gives_way_to_the_progress_lines(
+        pytester, tiny_suite, script_agent, workers):
+    agent = script_agent("slow", f"import time\ntime.sleep(0.5)\n{SOLVE}\n")
+    checkout = tiny_suite(["tiny001", "tiny002", "tiny003"])
+    written = run_on_a_terminal(["-p", "no:cacheprovider", "-p", "no:hypothesispytest", f"--spider2-root={checkout}",
+                                 f"--spider2-agent={agent}", *workers], pytester.path)
+    assert re.search(r"\rspider2-dbt 0/3 done · running: tiny00\d since \d\d:\d\d:\d\d", written)
+    assert re.search(r"\rspider2-dbt 1/3 done · running: .* · done by about \d\d:\d\d", written)
+    shown = screen_lines(written)
+    progress = [line for line in shown if re.match(r"\[\d/3\] tiny00\d passed", line)]
+    assert [line[:5] for line in progress] == ["[1/3]", "[2/3]", "[3/3]"]
+    assert not [line for line in shown if "done · running" in line]  # each status line was written over
+    assert "Spider2-DBT score: 3/3 (100.0%)" in shown
 
 
 def test_rounds_run_each_instance_n_times_and_report_the_spread(pytester, run, tiny_suite):

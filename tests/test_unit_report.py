@@ -8,6 +8,7 @@ import math
 import os
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -418,6 +419,17 @@ def test_progress_line_shows_at_most_four_running_instances():
 
 def test_progress_line_has_no_eta_once_everything_is_done():
     assert "ETA" not in terminal.progress_line(record("a001", 1), 3, 3, {}, 100.0)
+
+
+def test_status_line_names_when_each_running_instance_started_and_when_the_sweep_should_end():
+    started = {f"r{i}": datetime(2026, 11, 26, 14, 2, i) for i in range(6)}
+    line = terminal.status_line(12, 68, started, datetime(2026, 11, 26, 15, 40))
+    assert line == ("spider2-dbt 12/68 done · running: r0 since 14:02:00, r1 since 14:02:01, r2 since 14:02:02, "
+                    "r3 since 14:02:03 +2 more · done by about 15:40")
+
+
+def test_status_line_without_running_instances_or_an_estimate():
+    assert terminal.status_line(0, 3, {}, None) == "spider2-dbt 0/3 done"
 
 
 def test_summary_lines_start_with_the_score_and_both_denominators():

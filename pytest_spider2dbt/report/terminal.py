@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 
 from ..categories import Category
 from .records import Record
@@ -38,6 +39,18 @@ def progress_line(
             line += f" +{len(running) - 4} more"
     if eta_seconds is not None and done < total:
         line += f" · ETA {duration(eta_seconds)}"
+    return line
+
+
+def status_line(done: int, total: int, started: Mapping[str, datetime], finish_at: datetime | None) -> str:
+    """`spider2-dbt 12/68 done · running: a since 14:02:11, b since 14:10:05 · done by about 15:40`: the live
+    line at the bottom of a terminal. It names clock times, not ages, so that it stays true while it stands."""
+    line = f"spider2-dbt {done}/{total} done"
+    if started:
+        names = [f"{name} since {at:%H:%M:%S}" for name, at in list(started.items())[:4]]
+        line += " · running: " + ", ".join(names) + (f" +{len(started) - 4} more" if len(started) > 4 else "")
+    if finish_at is not None and done < total:
+        line += f" · done by about {finish_at:%H:%M}"
     return line
 
 
