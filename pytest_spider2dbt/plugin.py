@@ -8,6 +8,7 @@ attribute that travels to the xdist controller, a terminal line.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable, Generator
@@ -512,7 +513,7 @@ class Display:
         finish_at = None if estimate is None else datetime.now() + timedelta(seconds=estimate)
         started = {short_name(nodeid): at for nodeid, (_, at) in self.running.items()}
         line = terminal.status_line(done, self.total, started, finish_at)
-        terminal_reporter.rewrite(line[:max(0, terminal_reporter._tw.fullwidth - 1)], erase=True)
+        terminal_reporter.rewrite(line[:max(0, shutil.get_terminal_size().columns - 1)], erase=True)
 
     def live(self, terminal_reporter: Any) -> bool:
         return (terminal_reporter is not None and terminal_reporter.isatty and self.total > 1
