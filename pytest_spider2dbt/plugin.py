@@ -433,9 +433,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 class Display:
-    """The controller's view of the sweep: which instances run, progress lines, the end summary. On a terminal
-    (without -v) a live status line stands below the progress lines; pytest's own dots for instances are written
-    over by it."""
+    """The controller's view of the sweep: which instances run, progress lines, the end summary. An instance's
+    progress line stands in for pytest's dot; on a terminal (without -v) a live status line stands below them."""
 
     def __init__(self, state: Spider2Session, config: pytest.Config) -> None:
         self.state = state
@@ -488,9 +487,17 @@ class Display:
         self.state.mode.file(record, Collected())
         return record
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_report_teststatus(self, report: pytest.TestReport) -> Generator[None, Any, Any]:
+        status = yield
+        if self.shows_progress() and report.nodeid.startswith(NODE_ID + "::") and isinstance(status, tuple):
+            category, _, word = status
+            return category, "", word
+        return status
+
     def show_progress(self, record: Record) -> None:
         terminal_reporter = self.terminal()
-        if terminal_reporter is None or self.total <= 1:
+        if not self.shows_progress():
             return
         running = {short_name(nodeid): time.monotonic() - start for nodeid, (start, _) in self.running.items()}
         line = terminal.progress_line(record, len(self.state.records), self.total, running, self.estimate())
@@ -499,9 +506,10 @@ class Display:
             terminal_reporter.write("\n")
             self.show_status()
             return
+        # Not write_line: it would make pytest write the test file's name again before the next instance.
         if getattr(terminal_reporter, "_width_of_current_line", 0):
-            terminal_reporter.write("\n")  # pytest's progress dots share the line otherwise
-        terminal_reporter.write_line(line)
+            terminal_reporter.write("\n")
+        terminal_reporter.write(line + "\n")
 
     def show_status(self) -> None:
         """The live status line, until the last instance has finished."""
@@ -515,9 +523,11 @@ class Display:
         line = terminal.status_line(done, self.total, started, finish_at)
         terminal_reporter.rewrite(line[:max(0, shutil.get_terminal_size().columns - 1)], erase=True)
 
+    def shows_progress(self) -> bool:
+        return self.terminal() is not None and self.total > 1
+
     def live(self, terminal_reporter: Any) -> bool:
-        return (terminal_reporter is not None and terminal_reporter.isatty and self.total > 1
-                and self.config.get_verbosity() <= 0)
+        return self.shows_progress() and terminal_reporter.isatty and self.config.get_verbosity() <= 0
 
     def estimate(self) -> float | None:
         return terminal.eta(self.durations, self.total - len(self.state.records), self.concurrency)

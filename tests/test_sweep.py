@@ -38,6 +38,7 @@ def test_an_xdist_sweep_runs_agents_at_once_shows_progress_and_files_each_instan
     assert starts[2] - starts[0] < 2  # three workers each start an agent before any 2 s agent can have finished
     result.stdout.fnmatch_lines(["[[]1/6[]] tiny00? passed*running: *ETA *", "[[]6/6[]] tiny00? passed"])
     assert result.stdout.str().count("Spider2-DBT score: 6/6 (100.0%)") == 1
+    assert not [line for line in result.stdout.lines if re.fullmatch(r"[.F]+", line.strip())]
     out = pytester.path / "spider2-results"
     metadata = [json.loads(line)["instance_id"] for line in (out / "results_metadata.jsonl").read_text().splitlines()]
     records = json.loads((out / "summary.json").read_text())["instances"]
@@ -51,6 +52,9 @@ def test_progress_lines_say_what_finished_and_the_eta(pytester, run, tiny_suite,
         ["[[]1/3[]] tiny001 passed · ETA *", "[[]2/3[]] tiny002 passed · ETA *", "[[]3/3[]] tiny003 passed"]
     )
     assert "done · running" not in result.stdout.str()  # the live status line is for terminals only
+    lines = [line.rstrip() for line in result.stdout.lines]
+    assert lines.count("spider2-dbt") == 1  # the node's name once, its progress lines in place of the dots
+    assert not [line for line in lines if re.fullmatch(r"(spider2-dbt )?[.F]+", line)]
 
 
 def run_on_a_terminal(args: list[str], cwd: Path) -> str:
