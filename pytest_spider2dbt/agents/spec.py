@@ -10,10 +10,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from .sandbox import Sandbox
+from typing import Any
 
 BUILTIN_AGENTS = ("noop", "dbt", "gold", "reference", "claude-code")
 DEFAULT_MODEL = "sonnet"
@@ -121,18 +118,21 @@ def missing_command(word: str, env: Mapping[str, str]) -> str | None:
     return None
 
 
-def startup_problem(spec: AgentSpec, env: Mapping[str, str], sandbox: Sandbox | None = None) -> str | None:
-    """Why the agent cannot start at all (checked once, before the sweep, also inside `sandbox`), or None."""
-    from .sandbox import hidden_command
+def command_word(spec: AgentSpec) -> str | None:
+    """The command an agent starts with, when the harness can check it before the sweep."""
+    if spec.kind == "claude-code":
+        return "claude"
+    return first_word(spec.value) if spec.kind == "cmd" else None
 
-    word = "claude" if spec.kind == "claude-code" else first_word(spec.value) if spec.kind == "cmd" else None
-    if word is None:
-        return None
-    problem = missing_command(word, env)
+
+def startup_problem(spec: AgentSpec, env: Mapping[str, str]) -> str | None:
+    """Why the agent cannot start at all (checked once, before the sweep), or None."""
+    word = command_word(spec)
+    problem = missing_command(word, env) if word is not None else None
     if problem and spec.kind == "claude-code":
         return ("the claude-code agent needs the `claude` CLI (Claude Code) on PATH: "
                 "npm install -g @anthropic-ai/claude-code")
-    return problem or (hidden_command(sandbox, word, env) if sandbox is not None else None)
+    return problem
 
 
 def template_paths(spec: AgentSpec) -> tuple[Path, ...]:

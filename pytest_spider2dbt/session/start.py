@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import agents, collect, demo, suite
-from ..agents.sandbox import Sandbox, SandboxError, choose_sandbox
+from ..agents.sandbox import Sandbox, SandboxError, choose_sandbox, hidden_command
 from ..clock import ClockError, parse_clock
 from ..provenance import collect_provenance
 from ..report.compare import BaselineError, read_baseline
@@ -131,8 +131,9 @@ def check_agent_can_start(agent: agents.AgentSpec, loaded: suite.Suite, sandbox:
     if agent.kind == "reference" and not {i.instance_id for i in loaded.instances} <= set(demo.DEMO_INSTANCE_IDS):
         raise agents.AgentSpecError("the reference agent only solves the embedded demo suite: run it with "
                                     "--spider2-demo")
-    path = agents.environment.agent_path(os.environ.get("PATH", ""))
-    problem = agents.startup_problem(agent, {"PATH": path}, sandbox)
+    env = {"PATH": agents.environment.agent_path(os.environ.get("PATH", ""))}
+    word = agents.command_word(agent)
+    problem = agents.startup_problem(agent, env) or (hidden_command(sandbox, word, env) if word else None)
     if problem:
         raise agents.AgentSpecError(f"--spider2-agent {agent}: {problem}")
 
