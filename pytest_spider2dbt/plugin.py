@@ -246,7 +246,11 @@ def marks_for(state: Spider2Session, instance_id: str) -> list[pytest.MarkDecora
 
 
 def is_instance(item: pytest.Item) -> bool:
-    return item.nodeid.startswith(NODE_ID + "::")
+    return is_instance_node(item.nodeid)
+
+
+def is_instance_node(nodeid: str) -> bool:
+    return nodeid.startswith(NODE_ID + "::")
 
 
 # ----------------------------------------------------------------------------------------------- fixtures
@@ -452,18 +456,18 @@ class Display:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
-        self.total = sum(nodeid.startswith(NODE_ID + "::") for nodeid in ids)
+        self.total = sum(map(is_instance_node, ids))
 
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_logstart(self, nodeid: str) -> None:
-        if nodeid.startswith(NODE_ID + "::"):
+        if is_instance_node(nodeid):
             self.running[nodeid] = (time.monotonic(), datetime.now())
             self.concurrency = max(self.concurrency, len(self.running))
             self.show_status()
 
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if not report.nodeid.startswith(NODE_ID + "::"):
+        if not is_instance_node(report.nodeid):
             return
         data = getattr(report, RECORD_ATTRIBUTE, None)
         if data is None and report.when == "???":
@@ -490,14 +494,14 @@ class Display:
     @pytest.hookimpl(wrapper=True)
     def pytest_report_teststatus(self, report: pytest.TestReport) -> Generator[None, Any, Any]:
         status = yield
-        if self.shows_progress() and report.nodeid.startswith(NODE_ID + "::") and isinstance(status, tuple):
+        if self.shows_progress(self.terminal()) and is_instance_node(report.nodeid) and isinstance(status, tuple):
             category, _, word = status
             return category, "", word
         return status
 
     def show_progress(self, record: Record) -> None:
         terminal_reporter = self.terminal()
-        if not self.shows_progress():
+        if not self.shows_progress(terminal_reporter):
             return
         running = {short_name(nodeid): time.monotonic() - start for nodeid, (start, _) in self.running.items()}
         line = terminal.progress_line(record, len(self.state.records), self.total, running, self.estimate())
@@ -523,11 +527,12 @@ class Display:
         line = terminal.status_line(done, self.total, started, finish_at)
         terminal_reporter.rewrite(line[:max(0, shutil.get_terminal_size().columns - 1)], erase=True)
 
-    def shows_progress(self) -> bool:
-        return self.terminal() is not None and self.total > 1
+    def shows_progress(self, terminal_reporter: Any) -> bool:
+        return terminal_reporter is not None and self.total > 1
 
     def live(self, terminal_reporter: Any) -> bool:
-        return self.shows_progress() and terminal_reporter.isatty and self.config.get_verbosity() <= 0
+        return (self.shows_progress(terminal_reporter) and terminal_reporter.isatty
+                and self.config.get_verbosity() <= 0)
 
     def estimate(self) -> float | None:
         return terminal.eta(self.durations, self.total - len(self.state.records), self.concurrency)
