@@ -92,11 +92,10 @@ def screen_lines(written: str) -> list[str]:
 @pytest.mark.long
 @pytest.mark.parametrize("workers", [["-p", "no:xdist"], ["-n", "2"]], ids=["serial", "xdist"])
 def test_on_a_terminal_a_live_status_line_names_what_runs_and_gives_way_to_the_progress_lines(
-        pytester, tiny_suite, script_agent, workers):
-    agent = script_agent("slow", f"import time\ntime.sleep(0.5)\n{SOLVE}\n")
+        pytester, tiny_suite, solving_agent, workers):
     checkout = tiny_suite(["tiny001", "tiny002", "tiny003"])
     written = run_on_a_terminal(["-p", "no:cacheprovider", "-p", "no:hypothesispytest", f"--spider2-root={checkout}",
-                                 f"--spider2-agent={agent}", *workers], pytester.path)
+                                 f"--spider2-agent={solving_agent}", *workers], pytester.path)
     assert re.search(r"\rspider2-dbt 0/3 done · running: tiny00\d since \d\d:\d\d:\d\d", written)
     assert re.search(r"\rspider2-dbt 1/3 done · running: .* · done by about \d\d:\d\d", written)
     shown = screen_lines(written)
