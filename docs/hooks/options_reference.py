@@ -46,19 +46,12 @@ def on_page_markdown(markdown: str, **_: Any) -> str:
 
 
 def options_table() -> str:
-    rows = ["| option | ini | environment | default | what it does |", "| --- | --- | --- | --- | --- |"]
+    rows = ["| option | ini / environment | default | what it does |", "| --- | --- | --- | --- |"]
     for option in sorted(OPTIONS, key=lambda option: option.cli):
-        cells = (f"`{command_line_form(option)}`", f"`{option.ini}`", f"`{option.env}`" if option.env else "—",
-                 default_text(option.default), help_text(option))
+        names = f"`{option.ini}`<br>`{option.env}`" if option.env else f"`{option.ini}`"
+        cells = (f"`{option.cli}`", names, default_text(option.default), help_text(option))
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
-
-
-def command_line_form(option: Any) -> str:
-    """`--spider2-demo` for a flag, `--spider2-root=ROOT` for an option with a value (pytest's metavar)."""
-    if isinstance(option.default, bool):
-        return option.cli
-    return f"{option.cli}={option.cli.removeprefix('--spider2-').replace('-', '_').upper()}"
 
 
 def default_text(default: Any) -> str:
