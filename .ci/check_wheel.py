@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 
 PACKAGE = "pytest_spider2dbt"
-# What the plugin reads at run time besides its modules; each must be in the wheel and not empty.
+# What the plugin reads at run time besides its modules: named, so that a missing one is reported by name.
 REQUIRED = ("demo_suite/spider2-dbt.jsonl", "demo_suite/spider2_eval.jsonl", "demo_suite/examples/",
             "demo_suite/solutions/", "report/templates/report.html.j2", "known_issues.txt",
             "evaluator_updates.json", "py.typed")
