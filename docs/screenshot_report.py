@@ -2,8 +2,8 @@
 (every instance passes), taken with headless Chromium at 1200 px wide.
 
 Run from the project root with the project's virtualenv: `python docs/screenshot_report.py`. It needs Debian's
-chromium and chromium-driver (as the browser tests do) and writes docs/report-noop.png and
-docs/report-reference.png. Each demo run takes a few seconds; the results folders are temporary.
+chromium and chromium-driver (as the browser tests do) and writes docs/images/report-noop.png and
+docs/images/report-reference.png. Each demo run takes a few seconds; the results folders are temporary.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from selenium import webdriver
 
-DOCS = Path(__file__).resolve().parent
+IMAGES = Path(__file__).resolve().parent / "images"
 WIDTH = 1200
 MAX_HEIGHT = 2400
 AGENTS = ("noop", "reference")
@@ -61,7 +61,7 @@ def main() -> None:
         try:
             for agent in AGENTS:
                 report = run_demo(agent, Path(temporary) / agent)
-                target = DOCS / f"report-{agent}.png"
+                target = IMAGES / f"report-{agent}.png"
                 screenshot(driver, report, target)
                 print(f"{target} ({target.stat().st_size // 1024} KB)")
         finally:
